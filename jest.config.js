@@ -4,7 +4,6 @@ module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
   testMatch: ["<rootDir>/test/**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
   globalSetup: "<rootDir>/test/guard/globalSetup.ts",
   globalTeardown: "<rootDir>/test/guard/globalTeardown.ts",
   testTimeout: 120000,

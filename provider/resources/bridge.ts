@@ -1,0 +1,178 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BridgeSpec, bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, bridgeUpdateScript } from "../host/bridgeScripts";
+import { globalCidrs, isAdminUp, parseIpAddrJson, parseIpLinkJson } from "../host/ipJson";
+import { EXIT_EXISTS } from "../host/script";
+import { splitSections } from "../host/sections";
+import { tagFor } from "../host/tags";
+import { checkIfname, checkInterfaceCidr, checkMtu, normalizeCidr, subnetOf } from "../host/validate";
+import type { HostConnection } from "../transport/connection";
+import { CommandError, runChecked } from "../transport/types";
+import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
+
+/**
+ * A Linux bridge: the virtual switch containers' veths plug into, and their gateway.
+ * Equivalent to:
+ *
+ *   ip link add name br0 mtu 1500 type bridge stp_state 0
+ *   ip addr add 172.18.0.1/16 dev br0
+ *   ip link set dev br0 up
+ */
+export interface BridgeArgs {
+  /** The host to build on. */
+  connection: pulumi.Input<HostConnection>;
+  /** Kernel interface name, 1–15 bytes. @default the resource name */
+  name?: pulumi.Input<string>;
+  /** The bridge's own address in CIDR form; it is the gateway of the subnet, e.g. "172.18.0.1/16". */
+  address?: pulumi.Input<string>;
+  /** @default 1500 */
+  mtu?: pulumi.Input<number>;
+  /** Administratively up. @default true */
+  up?: pulumi.Input<boolean>;
+}
+
+export interface BridgeInputs extends BridgeSpec {
+  connection: HostConnection;
+}
+
+export interface BridgeOutputs extends BridgeInputs {
+  ifindex: number;
+  /** The bridge's MAC address. */
+  mac: string;
+  /** The subnet the address sits in, e.g. "172.18.0.0/16"; absent without an address. */
+  subnet?: string;
+}
+
+const describe = (name: string) => `bridge "${name}"`;
+
+function specOf(i: BridgeInputs | BridgeOutputs): BridgeSpec {
+  return { name: i.name, address: i.address, mtu: i.mtu, up: i.up };
+}
+
+/** What the host holds, from the link and addr sections of a script's output. */
+function observed(inputs: BridgeInputs, stdout: string): BridgeOutputs {
+  const s = splitSections(stdout);
+  const link = parseIpLinkJson(s.link ?? "")[0];
+  if (!link) throw new Error(`${describe(inputs.name)}: the host printed no link information`);
+  const addrs = globalCidrs(parseIpAddrJson(s.addr ?? "")[0]).map(normalizeCidr);
+  // The declared address if it is there; otherwise whatever is, so drift shows as a diff.
+  const address = inputs.address && addrs.includes(inputs.address) ? inputs.address : addrs[0];
+  const outs: BridgeOutputs = {
+    connection: inputs.connection,
+    name: link.ifname,
+    mtu: link.mtu,
+    up: isAdminUp(link),
+    ifindex: link.ifindex,
+    mac: link.address ?? "",
+  };
+  if (address) {
+    outs.address = address;
+    outs.subnet = subnetOf(address);
+  }
+  return outs;
+}
+
+export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    const inputs: BridgeInputs = {
+      connection: news.connection,
+      name: news.name,
+      mtu: news.mtu ?? 1500,
+      up: news.up ?? true,
+    };
+    const problems = [
+      ...connectionFailures(inputs.connection),
+      ...failures([
+        ["name", inputs.name, checkIfname],
+        ["mtu", inputs.mtu, checkMtu],
+        ...(news.address !== undefined ? [["address", news.address, checkInterfaceCidr] as [string, unknown, typeof checkInterfaceCidr]] : []),
+      ]),
+    ];
+    if (news.address !== undefined) {
+      inputs.address = problems.some((p) => p.property === "address") || isUnknown(news.address) ? news.address : normalizeCidr(news.address);
+    }
+    return { inputs, failures: problems };
+  },
+
+  async diff(_id, olds, news) {
+    return diffFields(olds, news, { replace: ["name"], update: ["address", "mtu", "up"] });
+  },
+
+  /**
+   * All-or-nothing: the script deletes the bridge if a later step fails. Idempotent: a bridge
+   * of ours left by an interrupted create is adopted and brought to the declared state.
+   */
+  async create(inputs: BridgeInputs) {
+    const what = describe(inputs.name);
+    return onHost(inputs.connection, async (t) => {
+      let r = await t.run(bridgeCreateScript(specOf(inputs)));
+      if (r.code === EXIT_EXISTS) {
+        const link = parseIpLinkJson(splitSections(r.stdout).exists ?? "")[0];
+        if (link?.kind !== "bridge") {
+          throw new Error(`${what} on ${t.label}: "${inputs.name}" already exists but is not a bridge (it is a ${link?.kind ?? "plain"} link)`);
+        }
+        if (link.ifalias !== tagFor("bridge")) {
+          throw new Error(
+            `${what} on ${t.label}: a bridge of that name already exists and is not managed by bridgelab ` +
+              `(no alias ${tagFor("bridge")}); delete it with \`ip link del ${inputs.name}\` or choose another name`,
+          );
+        }
+        const current: BridgeSpec = { name: link.ifname, mtu: link.mtu, up: isAdminUp(link) };
+        r = await runChecked(t, bridgeUpdateScript(current, specOf(inputs)), what);
+      } else if (r.code !== 0) {
+        throw new CommandError(t.label, r, what);
+      }
+      return { id: inputs.name, outs: observed(inputs, r.stdout) };
+    });
+  },
+
+  /** Reports what is really there; a bridge deleted by hand (or not ours any more) is gone. */
+  async read(id, props: BridgeOutputs) {
+    return onHost(props.connection, async (t) => {
+      const r = await runChecked(t, bridgeReadScript(props.name), describe(props.name));
+      if ("gone" in splitSections(r.stdout)) return { id: "", props: {} };
+      return { id, props: observed(props, r.stdout) };
+    });
+  },
+
+  /** MTU, address and up/down change in place, in one round trip. */
+  async update(_id, olds: BridgeOutputs, news: BridgeInputs) {
+    const hostChanged = (["address", "mtu", "up"] as const).some((k) => olds[k] !== news[k]);
+    if (!hostChanged) return { outs: { ...olds, connection: news.connection } };
+    return onHost(news.connection, async (t) => {
+      const r = await runChecked(t, bridgeUpdateScript(specOf(olds), specOf(news)), describe(news.name));
+      return { outs: observed(news, r.stdout) };
+    });
+  },
+
+  /** Idempotent: a missing bridge is success; a link that is not ours is left in place. */
+  async delete(_id, props: BridgeOutputs) {
+    await onHost(props.connection, async (t) => {
+      const r = await runChecked(t, bridgeDeleteScript(props.name), describe(props.name));
+      if ("foreign" in splitSections(r.stdout)) {
+        console.error(`${describe(props.name)} on ${t.label} is not ours (no bridgelab tag); left in place`);
+      }
+    });
+  },
+};
+
+export class Bridge extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly address: pulumi.Output<string | undefined>;
+  declare readonly subnet: pulumi.Output<string | undefined>;
+  declare readonly mtu: pulumi.Output<number>;
+  declare readonly up: pulumi.Output<boolean>;
+  declare readonly ifindex: pulumi.Output<number>;
+  declare readonly mac: pulumi.Output<string>;
+  declare readonly connection: pulumi.Output<HostConnection>;
+
+  constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      bridgeProvider,
+      name,
+      { name: args.name ?? name, connection: args.connection, address: args.address, mtu: args.mtu, up: args.up, ifindex: undefined, mac: undefined, subnet: undefined },
+      opts,
+      "bridgelab",
+      "Bridge",
+    );
+  }
+}

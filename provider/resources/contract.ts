@@ -1,0 +1,90 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { checkConnection, openTransport } from "../transport/connect";
+import type { HostConnection } from "../transport/connection";
+import { traced } from "../transport/trace";
+import type { Transport } from "../transport/types";
+import type { Problem } from "../host/validate";
+
+/**
+ * Helpers every resource shares: unknowns at preview, check failures, field-wise diff and
+ * the host connection. Pure except onHost, which is the only door to a transport.
+ */
+
+/** The value the engine sends for "not known until apply" (preview of a dependent input). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(isUnknown);
+  if (v && typeof v === "object") return Object.values(v).some(isUnknown);
+  return false;
+}
+
+/** Collect the problems of known fields into check failures. Unknown values are checked at apply. */
+export function failures(checks: Array<[field: string, value: unknown, check: (field: string, v: unknown) => Problem]>): pulumi.dynamic.CheckFailure[] {
+  const out: pulumi.dynamic.CheckFailure[] = [];
+  for (const [field, value, check] of checks) {
+    if (isUnknown(value)) continue;
+    const reason = check(field, value);
+    if (reason) out.push({ property: field, reason });
+  }
+  return out;
+}
+
+export function connectionFailures(c: unknown): pulumi.dynamic.CheckFailure[] {
+  if (isUnknown(c)) return [];
+  return checkConnection(c).map((reason) => ({ property: "connection", reason }));
+}
+
+/**
+ * Which host a connection points at, without credentials. A new key for the same host is
+ * an in-place update of the stored connection; a different host is a replacement.
+ */
+export function connectionIdentity(c: HostConnection | undefined): string {
+  if (!c) return "";
+  switch (c.kind) {
+    case "local":
+      return "local";
+    case "sandbox":
+      return `sandbox:${c.name}`;
+    case "ssh":
+      return `ssh:${c.user ?? "root"}@${c.host}:${c.port ?? 22}`;
+    default:
+      return JSON.stringify(c);
+  }
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * Compare declared fields. `replace` fields force a new object (deleted first: kernel
+ * names are fixed, so old and new would collide); `update` fields change in place.
+ * The connection replaces when it points elsewhere and updates when only credentials change.
+ */
+export function diffFields(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  fields: { replace: string[]; update: string[] },
+): pulumi.dynamic.DiffResult {
+  const replaces = fields.replace.filter((f) => !same(olds[f], news[f]));
+  const updates = fields.update.filter((f) => !same(olds[f], news[f]));
+  const oldConn = olds.connection as HostConnection | undefined;
+  const newConn = news.connection as HostConnection | undefined;
+  if (connectionIdentity(oldConn) !== connectionIdentity(newConn) && !isUnknown(newConn)) replaces.push("connection");
+  else if (!same(oldConn, newConn)) updates.push("connection");
+  return {
+    changes: replaces.length + updates.length > 0,
+    replaces,
+    deleteBeforeReplace: replaces.length > 0,
+  };
+}
+
+/** Open the host's transport, run `fn`, release it (pooled SSH connections stay for others). */
+export async function onHost<T>(c: HostConnection, fn: (t: Transport) => Promise<T>): Promise<T> {
+  const t = traced(openTransport(c));
+  try {
+    return await fn(t);
+  } finally {
+    await t.close();
+  }
+}

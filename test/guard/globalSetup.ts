@@ -1,0 +1,11 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { takeRootSnapshot } from "./rootSnapshot";
+
+/** Before any test: remember the machine's root network namespace (see globalTeardown). */
+export default async function globalSetup(): Promise<void> {
+  const file = path.join(os.tmpdir(), `bridgelab-root-snapshot-${process.pid}.json`);
+  fs.writeFileSync(file, JSON.stringify(takeRootSnapshot()));
+  process.env.BRIDGELAB_ROOT_SNAPSHOT = file;
+}
