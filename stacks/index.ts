@@ -1,0 +1,16 @@
+import * as pulumi from "@pulumi/pulumi";
+import { basicLab } from "./basic";
+
+/**
+ * The stacks entry: the lab is chosen by stack config `bridgelab:lab` (Pulumi.<stack>.yaml).
+ */
+const labs: Record<string, (config: pulumi.Config) => Record<string, pulumi.Output<unknown>>> = {
+  basic: basicLab,
+};
+
+const config = new pulumi.Config("bridgelab");
+const name = config.get("lab") ?? "basic";
+const lab = labs[name];
+if (!lab) throw new Error(`bridgelab:lab ${JSON.stringify(name)} is not a known lab; choose one of: ${Object.keys(labs).join(", ")}`);
+
+export = lab(config);
