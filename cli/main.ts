@@ -1,6 +1,9 @@
+import { LAB_USAGE, labCommand } from "./labCommand";
 import { SANDBOX_USAGE, sandboxCommand } from "./sandboxCommand";
 
 const USAGE = `bridgelab: Linux container networking labs as code
+
+${LAB_USAGE}
 
 ${SANDBOX_USAGE}`;
 
@@ -8,6 +11,9 @@ ${SANDBOX_USAGE}`;
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    case "up":
+    case "down":
+      return labCommand(cmd, rest);
     case "sandbox":
       return sandboxCommand(rest);
     case undefined:

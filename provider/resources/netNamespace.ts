@@ -31,7 +31,7 @@ export interface NetNamespaceInputs {
 export interface NetNamespaceOutputs extends NetNamespaceInputs {
   /** `/run/netns/NAME`, for `nsenter --net=PATH`. */
   path: string;
-  /** Inode of the namespace: changes if it is deleted and made again. */
+  /** Inode number of the namespace (`stat -L -c %i /run/netns/NAME`); the kernel may reuse it after a delete. */
   inode: number;
 }
 
