@@ -43,6 +43,8 @@ export async function labCommand(verb: "up" | "down", args: string[]): Promise<n
     stack,
     stateFile,
     config: { sandbox },
+    // The program is type-checked by `npm run build`; here it is only transpiled, which is faster.
+    env: { PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true" },
     onLog: (l) => console.error(l),
   });
   for (const r of summary.resources) console.error(`  ${r.op.padEnd(8)} ${r.type.replace("pulumi-nodejs:dynamic/", "")} ${r.name}${r.error ? `: ${r.error}` : ""}`);

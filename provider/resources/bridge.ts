@@ -7,6 +7,7 @@ import { tagFor } from "../host/tags";
 import { checkIfname, checkInterfaceCidr, checkMtu, normalizeCidr, subnetOf } from "../host/validate";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
+import { lazyProvider } from "./lazyProvider";
 import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
 
 /**
@@ -167,7 +168,7 @@ export class Bridge extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      bridgeProvider,
+      lazyProvider(__filename, "bridgeProvider"),
       name,
       { name: args.name ?? name, connection: args.connection, address: args.address, mtu: args.mtu, up: args.up, ifindex: undefined, mac: undefined, subnet: undefined },
       opts,

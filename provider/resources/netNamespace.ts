@@ -7,6 +7,7 @@ import { tagFor } from "../host/tags";
 import { checkNetnsName } from "../host/validate";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
+import { lazyProvider } from "./lazyProvider";
 import { connectionFailures, diffFields, failures, onHost } from "./contract";
 
 /**
@@ -110,6 +111,6 @@ export class NetNamespace extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<HostConnection>;
 
   constructor(name: string, args: NetNamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(netNamespaceProvider, name, { name: args.name ?? name, connection: args.connection, path: undefined, inode: undefined }, opts, "bridgelab", "NetNamespace");
+    super(lazyProvider(__filename, "netNamespaceProvider"), name, { name: args.name ?? name, connection: args.connection, path: undefined, inode: undefined }, opts, "bridgelab", "NetNamespace");
   }
 }
