@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { LocalTransport } from "../transport/local";
 import { runChecked } from "../transport/types";
 import { shQuote as q } from "../host/quote";
-import { SANDBOX_ROOT, SandboxPaths, UPLINK, assertSandboxName, isSandboxName, sandboxPaths } from "./sandboxLayout";
+import { sandboxRoot, SandboxPaths, UPLINK, assertSandboxName, isSandboxName, sandboxPaths } from "./sandboxLayout";
 import { createSandboxScript, ensurePrivateRootScript, innerNetnsInodesScript } from "./sandboxScripts";
 
 /**
@@ -28,7 +28,7 @@ function isNsfs(file: string): boolean {
   });
 }
 
-export function sandboxExists(name: string, root = SANDBOX_ROOT): boolean {
+export function sandboxExists(name: string, root = sandboxRoot()): boolean {
   if (!isSandboxName(name)) return false;
   const p = sandboxPaths(name, root);
   return fs.existsSync(p.meta) && isNsfs(p.net);
@@ -38,7 +38,7 @@ export function sandboxExists(name: string, root = SANDBOX_ROOT): boolean {
  * Create sandbox host NAME. All-or-nothing: if a step fails, what was built is removed
  * before the error is thrown. Fails if NAME exists.
  */
-export async function createSandbox(name: string, root = SANDBOX_ROOT): Promise<SandboxInfo> {
+export async function createSandbox(name: string, root = sandboxRoot()): Promise<SandboxInfo> {
   assertSandboxName(name);
   const p = sandboxPaths(name, root);
   await runChecked(local, ensurePrivateRootScript(root), `sandbox root ${root}`);
@@ -60,7 +60,7 @@ export async function createSandbox(name: string, root = SANDBOX_ROOT): Promise<
 }
 
 /** Create NAME unless a healthy sandbox of that name exists. */
-export async function ensureSandbox(name: string, root = SANDBOX_ROOT): Promise<SandboxInfo> {
+export async function ensureSandbox(name: string, root = sandboxRoot()): Promise<SandboxInfo> {
   if (sandboxExists(name, root)) return readInfo(sandboxPaths(name, root));
   if (fs.existsSync(sandboxPaths(name, root).dir)) await deleteSandbox(name, root); // half-built: start over
   return createSandbox(name, root);
@@ -70,7 +70,7 @@ function readInfo(p: SandboxPaths): SandboxInfo {
   return JSON.parse(fs.readFileSync(p.meta, "utf8")) as SandboxInfo;
 }
 
-export function listSandboxes(root = SANDBOX_ROOT): SandboxInfo[] {
+export function listSandboxes(root = sandboxRoot()): SandboxInfo[] {
   if (!fs.existsSync(root)) return [];
   return fs
     .readdirSync(root)
@@ -132,7 +132,7 @@ async function killAndWait(pids: number[]): Promise<void> {
  * address, route and rule inside them) and its directory. Idempotent: deleting a sandbox
  * that does not exist succeeds and returns false.
  */
-export async function deleteSandbox(name: string, root = SANDBOX_ROOT): Promise<boolean> {
+export async function deleteSandbox(name: string, root = sandboxRoot()): Promise<boolean> {
   assertSandboxName(name);
   const p = sandboxPaths(name, root);
   if (!fs.existsSync(p.dir)) return false;

@@ -19,7 +19,10 @@ import * as path from "node:path";
  * may hold that one on their own interface. The outside has no route back to lab subnets,
  * so a container reaches it only through the host's MASQUERADE, as on a real cloud host.
  */
-export const SANDBOX_ROOT = process.env.BRIDGELAB_SANDBOX_ROOT || "/run/bridgelab/sandboxes";
+/** Where sandbox hosts live: $BRIDGELAB_SANDBOX_ROOT, read at each call (tests give every run its own). */
+export function sandboxRoot(): string {
+  return process.env.BRIDGELAB_SANDBOX_ROOT || "/run/bridgelab/sandboxes";
+}
 
 export const SANDBOX_NAME_RULE = "1–32 characters: lowercase letters, digits and '-', starting with a letter";
 const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -43,7 +46,7 @@ export interface SandboxPaths {
   meta: string;
 }
 
-export function sandboxPaths(name: string, root = SANDBOX_ROOT): SandboxPaths {
+export function sandboxPaths(name: string, root = sandboxRoot()): SandboxPaths {
   assertSandboxName(name);
   const dir = path.join(root, name);
   return {

@@ -1,4 +1,4 @@
-import { enterHostArgv, sandboxPaths, SANDBOX_ROOT } from "../sandbox/sandboxLayout";
+import { enterHostArgv, sandboxPaths, sandboxRoot } from "../sandbox/sandboxLayout";
 import { sandboxExists } from "../sandbox/sandboxHost";
 import { spawnScript } from "./spawnScript";
 import { ExecResult, RunOptions, Transport, TransportError } from "./types";
@@ -9,7 +9,7 @@ import { ExecResult, RunOptions, Transport, TransportError } from "./types";
  */
 export class SandboxTransport implements Transport {
   readonly label: string;
-  constructor(readonly name: string, private readonly root = SANDBOX_ROOT) {
+  constructor(readonly name: string, private readonly root = sandboxRoot()) {
     this.label = `sandbox:${name}`;
   }
   async run(script: string, opts?: RunOptions): Promise<ExecResult> {

@@ -5,6 +5,9 @@ import { takeRootSnapshot } from "./rootSnapshot";
 
 /** Before any test: remember the machine's root network namespace (see globalTeardown). */
 export default async function globalSetup(): Promise<void> {
+  // Sandbox hosts of this run live under a root of its own, so runs on one machine (CI, two
+  // developers) never see each other's, and a leftover is attributable to this run.
+  process.env.BRIDGELAB_SANDBOX_ROOT ??= `/run/bridgelab/test-${process.pid}`;
   const file = path.join(os.tmpdir(), `bridgelab-root-snapshot-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify(takeRootSnapshot()));
   process.env.BRIDGELAB_ROOT_SNAPSHOT = file;

@@ -43,6 +43,12 @@ function rules(save: string): string {
     .join("\n");
 }
 
+/** Sandbox hosts left under this test run's own root (see globalSetup). */
+function sandboxesOfThisRun(): string {
+  const root = process.env.BRIDGELAB_SANDBOX_ROOT;
+  return root && fs.existsSync(root) ? fs.readdirSync(root).join(" ") : "";
+}
+
 export function takeRootSnapshot(): RootSnapshot {
   const addr = JSON.parse(run("ip", ["-j", "addr"]) || "[]") as Array<{ ifname: string; addr_info: Array<Record<string, unknown>> }>;
   return {
@@ -53,7 +59,7 @@ export function takeRootSnapshot(): RootSnapshot {
     ip6tables: rules(run("ip6tables-save", [])),
     ipForward: fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim(),
     netns: run("ip", ["netns", "list"]),
-    sandboxes: fs.existsSync("/run/bridgelab/sandboxes") ? fs.readdirSync("/run/bridgelab/sandboxes").join(" ") : "",
+    sandboxes: sandboxesOfThisRun(),
   };
 }
 
