@@ -50,10 +50,18 @@ export interface SshConnection {
   proxyCommand?: string;
   /** Run scripts through `sudo -n` (for non-root users). @default false */
   sudo?: boolean;
-  /** @default 20000 */
+  /**
+   * Handshake and authentication deadline. This and the keepalive, idle and dial settings
+   * below belong to the pooled connection: the transport that dials it sets them.
+   * @default 20000
+   */
   readyTimeoutMs?: number;
   /** @default 15000; 0 disables */
   keepaliveIntervalMs?: number;
+  /** Unanswered keepalives before the connection is declared lost. @default 3 */
+  keepaliveCountMax?: number;
+  /** Close the pooled connection after this long without a command running. @default 10000 */
+  idleTimeoutMs?: number;
   /** Connection attempts before giving up (not for auth or host key failures). @default 3 */
   dialAttempts?: number;
 }
