@@ -12,6 +12,8 @@ import { TAG_PREFIX } from "./tags";
  *   -A POSTROUTING -m comment --comment bridgelab:v1 -j BRIDGELAB-POSTROUTING
  *   *filter
  *   -I FORWARD 1 -m comment --comment bridgelab:v1 -j BRIDGELAB-FORWARD
+ *   -I BRIDGELAB-FORWARD 1 -m comment --comment bridgelab:v1 -j BRIDGELAB-ISOLATION-STAGE-1
+ *   -N BRIDGELAB-ISOLATION-STAGE-2          (entered only from STAGE-1 rules, as Docker's)
  *
  * Every rule carries `-m comment --comment bridgelab:v1:KIND:NAME`, so what we own can be
  * found, and nothing else is touched. Rules are argv arrays (never strings split again).
@@ -39,6 +41,14 @@ export const CHAINS = {
   },
   postrouting: { table: "nat", name: "BRIDGELAB-POSTROUTING", entries: [{ from: "POSTROUTING", match: [] }] },
   forward: { table: "filter", name: "BRIDGELAB-FORWARD", entries: [{ from: "FORWARD", match: [], insert: true }] },
+  /**
+   * Bridge isolation, Docker's DOCKER-ISOLATION-STAGE-1/2 (see isolationScripts.ts). Stage 1 is
+   * entered first thing in BRIDGELAB-FORWARD, so no ACCEPT of ours can precede it; ensure
+   * `forward` before it and prune it before `forward`. Stage 2 has no entry: only stage-1 rules
+   * jump to it, so it is created before and pruned after stage 1.
+   */
+  isolationStage1: { table: "filter", name: "BRIDGELAB-ISOLATION-STAGE-1", entries: [{ from: "BRIDGELAB-FORWARD", match: [], insert: true }] },
+  isolationStage2: { table: "filter", name: "BRIDGELAB-ISOLATION-STAGE-2", entries: [] },
 } as const satisfies Record<string, ChainSpec>;
 
 export type ChainKey = keyof typeof CHAINS;
@@ -94,6 +104,11 @@ export function ensureChainLines(key: ChainKey): string[] {
 /** Append a rule unless an identical one is there. Idempotent. */
 export function addRuleLine(rule: Rule, tag: string): string {
   return `${shJoin(ruleArgs("-C", rule, tag))} 2>/dev/null || ${shJoin(ruleArgs("-A", rule, tag))}`;
+}
+
+/** Insert a rule first in its chain unless an identical one is there. Idempotent. */
+export function insertRuleLine(rule: Rule, tag: string): string {
+  return `${shJoin(ruleArgs("-C", rule, tag))} 2>/dev/null || ${shJoin(ruleArgs("-I", rule, tag))}`;
 }
 
 /** Delete a rule if it is there (all copies). Idempotent. */
