@@ -1,0 +1,153 @@
+import { shJoin, shQuote as q } from "./quote";
+import { sectionMarker as mark } from "./sections";
+import { Line, armUndo, disarm, script } from "./script";
+
+/**
+ * Scripts for a long-lived process in a network namespace (the seed's HTTP server in
+ * netns0). Equivalent to:
+ *
+ *   setsid nsenter --net=/run/netns/netns0 -- env -i PATH=… CMD… </dev/null >/run/bridgelab/proc/NAME.log 2>&1 &
+ *   echo "$! <start time>" >/run/bridgelab/proc/NAME.pid
+ *
+ * The process leads a session (and process group) of its own, so the transport's session
+ * ending does not touch it and delete can stop it with everything it forked. Its tag is the
+ * pid file: "PID STARTTIME", the start time being field 22 of /proc/PID/stat (clock ticks
+ * since boot), so a pid the kernel gave to another process later is never taken for ours.
+ * Everything lives under the host's own /run, which a reboot empties along with the process.
+ *
+ * NAME, netns and env keys must have passed the checks in process.ts; command, env values and
+ * workdir are quoted with shQuote.
+ */
+export const PROC_DIR = "/run/bridgelab/proc";
+
+/** The environment a process starts with, besides its declared env: nothing of the caller's. */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** How long create watches the new process before calling it started, and how long delete waits after TERM. */
+export const START_WATCH_MS = 300;
+export const STOP_WAIT_MS = 5000;
+
+export interface ProcessSpec {
+  name: string;
+  netns?: string;
+  command: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+}
+
+export const pidPath = (name: string) => `${PROC_DIR}/${name}.pid`;
+export const logPath = (name: string) => `${PROC_DIR}/${name}.log`;
+
+/**
+ * Shell functions the scripts share.
+ *   started PID   prints the start time of PID if it is alive (not a zombie), else nothing
+ *   recorded      reads the pid file into $pid and $start (both empty when missing or malformed)
+ */
+function prelude(name: string): string[] {
+  return [
+    `started() { sed -n 's/^.*) //p' "/proc/$1/stat" 2>/dev/null | awk '$1 != "Z" && $1 != "X" { print $20 }'; }`,
+    `recorded() {`,
+    `  pid=; start=`,
+    `  if [ -f ${pidPath(name)} ]; then read -r pid start < ${pidPath(name)} || true; fi`,
+    `  case "$pid" in '' | *[!0-9]*) pid= ;; esac`,
+    `  case "$start" in '' | *[!0-9]*) pid= ;; esac`,
+    `}`,
+  ];
+}
+
+/** stop_recorded: TERM the recorded process group if it is still ours, wait, then KILL. */
+function stopFunction(): string[] {
+  const tries = Math.ceil(STOP_WAIT_MS / 100);
+  return [
+    `stop_recorded() {`,
+    `  recorded`,
+    `  [ -n "$pid" ] && [ "$(started "$pid")" = "$start" ] || return 0`,
+    `  kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true`,
+    `  i=0; while [ $i -lt ${tries} ] && [ -n "$(started "$pid")" ]; do sleep 0.1; i=$((i + 1)); done`,
+    `  kill -KILL -- -"$pid" 2>/dev/null || true`,
+    `  if [ -n "$(started "$pid")" ]; then kill -KILL "$pid" 2>/dev/null || true; fi`,
+    `  ${mark("stopped")}`,
+    `}`,
+  ];
+}
+
+/** The command line that starts the process, detached. */
+export function startLine(p: ProcessSpec): string {
+  const env = { PATH: DEFAULT_PATH, ...(p.env ?? {}) };
+  const argv = [
+    "setsid",
+    ...(p.netns ? ["nsenter", `--net=/run/netns/${p.netns}`, "--"] : []),
+    "env",
+    "-i",
+    ...Object.keys(env)
+      .sort()
+      .map((k) => `${k}=${env[k as keyof typeof env]}`),
+    ...p.command,
+  ];
+  const run = p.workdir ? `(cd ${q(p.workdir)} && exec ${shJoin(argv)})` : shJoin(argv);
+  return `${run} </dev/null >${logPath(p.name)} 2>&1 &`;
+}
+
+function readBack(): string[] {
+  return [mark("proc"), `echo "$pid $start"`];
+}
+
+/**
+ * Start the process. A process recorded under NAME by an earlier start (an interrupted
+ * create, or a state that was lost) is stopped first: the pid file is ours. The new process
+ * must still be alive after START_WATCH_MS, else the script fails with the end of its log
+ * and removes what it made.
+ */
+export function processCreateScript(p: ProcessSpec): string {
+  const polls = Math.ceil(START_WATCH_MS / 50);
+  const lines: Line[] = [
+    "set -eu",
+    ...prelude(p.name),
+    ...stopFunction(),
+    ["mkdir", "-p", PROC_DIR],
+  ];
+  if (p.netns) lines.push(`if [ ! -e /run/netns/${p.netns} ]; then echo 'network namespace ${p.netns} does not exist (create the NetNamespace first)' >&2; exit 1; fi`);
+  lines.push(
+    "stop_recorded",
+    ["rm", "-f", pidPath(p.name)],
+    startLine(p),
+    "pid=$!",
+    armUndo(`kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid"; rm -f ${pidPath(p.name)} ${logPath(p.name)}`),
+    `start=$(started "$pid")`,
+    `i=0`,
+    `while [ $i -lt ${polls} ]; do`,
+    `  sleep 0.05; i=$((i + 1))`,
+    `  if [ -z "$(started "$pid")" ]; then`,
+    `    echo "the process exited within ${START_WATCH_MS} ms of its start; the end of ${logPath(p.name)}:" >&2`,
+    `    tail -n 20 ${logPath(p.name)} >&2`,
+    `    exit 1`,
+    `  fi`,
+    `done`,
+    // setsid ran in this very process (it forks only when called by a group leader), so the pid leads its session.
+    `[ "$(sed -n 's/^.*) //p' /proc/$pid/stat | awk '{ print $4 }')" = "$pid" ] || { echo "process $pid does not lead its own session" >&2; exit 1; }`,
+    `echo "$pid $start" > ${pidPath(p.name)}`,
+    disarm(),
+    ...readBack(),
+  );
+  return script(lines);
+}
+
+/** "proc" with "PID STARTTIME" when the recorded process is alive, ours and in its namespace; else "gone". */
+export function processReadScript(p: Pick<ProcessSpec, "name" | "netns">): string {
+  const netnsOf = p.netns ? `"net:[$(stat -L -c %i /run/netns/${p.netns} 2>/dev/null)]"` : `"$(readlink /proc/$$/ns/net)"`;
+  return script([
+    "set -u",
+    ...prelude(p.name),
+    "recorded",
+    `if [ -z "$pid" ] || [ "$(started "$pid")" != "$start" ] || [ "$(readlink /proc/$pid/ns/net 2>/dev/null)" != ${netnsOf} ]; then ${mark("gone")}; exit 0; fi`,
+    ...readBack(),
+  ]);
+}
+
+/**
+ * Stop the recorded process group (TERM, up to STOP_WAIT_MS, then KILL) and remove the pid
+ * file and log. Idempotent: nothing recorded, or a pid that is no longer ours, is success.
+ */
+export function processDeleteScript(name: string): string {
+  return script(["set -u", ...prelude(name), ...stopFunction(), "stop_recorded", ["rm", "-f", pidPath(name), logPath(name)]]);
+}

@@ -1,0 +1,176 @@
+import { sectionMarker as mark } from "./sections";
+import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
+import { subnetOf } from "./validate";
+import { tagFor } from "./tags";
+
+/**
+ * Scripts for a veth pair: one end on the host, the peer in a network namespace (or also on
+ * the host). Values must have passed the checks in vethPair.ts. The seed's steps
+ *
+ *   ip link add veth0 type veth peer name ceth0
+ *   ip link set ceth0 netns netns0
+ *   ip link set veth0 up; ip addr add 172.18.0.11/16 dev veth0
+ *   ip -n netns0 link set ceth0 up; ip -n netns0 addr add 172.18.0.10/16 dev ceth0
+ *
+ * become one create script in which the peer is born inside the namespace under its final
+ * name (no moment where it sits on the host under a name that could collide):
+ *
+ *   ip link add name veth0 mtu 1500 type veth peer name ceth0 mtu 1500 address 02:42:ac:12:00:0a netns netns0
+ *   ip link set dev veth0 alias bridgelab:v1:veth
+ *   ...
+ *
+ * Only the host end carries the tag; deleting it deletes the pair, wherever the peer is.
+ */
+const TAG = tagFor("veth");
+
+/** Exit status of a script that found a route clash and changed nothing. */
+export const EXIT_ROUTE_CLASH = 74;
+
+export interface VethSpec {
+  /** Host end. */
+  name: string;
+  /** Namespace of the peer; absent: the peer stays on the host. */
+  netns?: string;
+  /** The peer's name where it lives (inside netns, or on the host). */
+  peerIfname: string;
+  /** Bridge the host end is a port of. */
+  bridge?: string;
+  /** CIDR on the host end. */
+  hostAddress?: string;
+  /** CIDR on the peer. */
+  address?: string;
+  /** Default route of the namespace, via this neighbour. */
+  gateway?: string;
+  mtu: number;
+  /** MAC of the peer; absent: the kernel's random one is kept. */
+  mac?: string;
+  up: boolean;
+}
+
+/** argv of `ip` acting where the peer lives: `ip -n netns0 ...` or plain `ip ...`. */
+function peerIp(v: VethSpec, ...args: string[]): string[] {
+  return v.netns ? ["ip", "-n", v.netns, ...args] : ["ip", ...args];
+}
+
+function peerIpText(v: VethSpec): string {
+  return v.netns ? `ip -n ${v.netns}` : "ip";
+}
+
+function ours(name: string): string {
+  return `ip -j link show dev ${name} 2>/dev/null | grep -qF '"ifalias":"${TAG}"'`;
+}
+
+/** Everything read and delete need, in sections; missing peer pieces print `[]`. */
+function readBack(v: VethSpec): string[] {
+  const p = peerIpText(v);
+  const lines = [
+    mark("host"),
+    `ip -j -d link show dev ${v.name}`,
+    mark("hostaddr"),
+    `ip -j addr show dev ${v.name}`,
+    mark("peer"),
+    `${p} -j -d link show dev ${v.peerIfname} 2>/dev/null || echo '[]'`,
+    mark("peeraddr"),
+    `${p} -j addr show dev ${v.peerIfname} 2>/dev/null || echo '[]'`,
+  ];
+  if (v.netns) lines.push(mark("routes"), `${p} -j route show default 2>/dev/null || echo '[]'`);
+  return lines;
+}
+
+/**
+ * The seed's route clash, refused before anything changes: a host-side address whose subnet
+ * overlaps a route the host already has on another device (the kernel would install a
+ * second connected route and use only one). Routes inside the subnet (`root`) and covering
+ * it (`match`, minus the default route) count; our own device's do not.
+ */
+function routeClashCheck(v: VethSpec): string[] {
+  if (!v.hostAddress) return [];
+  const subnet = subnetOf(v.hostAddress);
+  const fam = subnet.includes(":") ? "-6" : "-4";
+  return [
+    `clash=$( { ip ${fam} route show root ${subnet}; ip ${fam} route show match ${subnet}; } 2>/dev/null | grep -v '^default' | sed 's/ *$/ /' | grep -vF ' dev ${v.name} ' | sort -u || true)`,
+    `if [ -n "$clash" ]; then ${mark("clash")}; printf '%s\\n' "$clash"; exit ${EXIT_ROUTE_CLASH}; fi`,
+  ];
+}
+
+/**
+ * Create the pair. If a link named `name` exists, print what read would under "exists"
+ * and exit EXIT_EXISTS: the caller adopts it only if it is a veth carrying our tag. A peer
+ * name already taken, a missing namespace or a route clash fail before anything changes.
+ */
+export function vethCreateScript(v: VethSpec): string {
+  const where = v.netns ? `in network namespace ${v.netns}` : "on the host";
+  const peerOpts = ["name", v.peerIfname, "mtu", String(v.mtu), ...(v.mac ? ["address", v.mac] : []), ...(v.netns ? ["netns", v.netns] : [])];
+  const lines: Line[] = [
+    "set -u",
+    `if ip link show dev ${v.name} >/dev/null 2>&1; then ${mark("exists")}; ${readBack(v).join("; ")}; exit ${EXIT_EXISTS}; fi`,
+  ];
+  if (v.netns) lines.push(`if [ ! -e /run/netns/${v.netns} ]; then echo 'network namespace ${v.netns} does not exist (create the NetNamespace first)' >&2; exit 1; fi`);
+  lines.push(
+    `if ${peerIpText(v)} link show dev ${v.peerIfname} >/dev/null 2>&1; then echo 'the peer name ${v.peerIfname} is already taken ${where}' >&2; exit 1; fi`,
+    ...routeClashCheck(v),
+    "set -e",
+    ["ip", "link", "add", "name", v.name, "mtu", String(v.mtu), "type", "veth", "peer", ...peerOpts],
+    // Armed only after our own `ip link add` succeeded. Deleting the host end deletes the
+    // peer too, also once it is inside the namespace.
+    armUndo(["ip", "link", "del", "dev", v.name]),
+    ["ip", "link", "set", "dev", v.name, "alias", TAG],
+  );
+  if (v.hostAddress) lines.push(["ip", "addr", "add", v.hostAddress, "dev", v.name]);
+  if (v.bridge) lines.push(["ip", "link", "set", "dev", v.name, "master", v.bridge]);
+  if (v.address) lines.push(peerIp(v, "addr", "add", v.address, "dev", v.peerIfname));
+  lines.push(peerIp(v, "link", "set", "dev", v.peerIfname, v.up ? "up" : "down"));
+  lines.push(["ip", "link", "set", "dev", v.name, v.up ? "up" : "down"]);
+  if (v.gateway) lines.push(peerIp(v, "route", "add", "default", "via", v.gateway, "dev", v.peerIfname));
+  lines.push(disarm(), ...readBack(v));
+  return script(lines);
+}
+
+/**
+ * Change in place what differs between `from` (what the host holds) and `to`. Up/down is
+ * set every time (cheap, converges), and so is the default route: removing an address
+ * flushes the routes through it.
+ */
+export function vethUpdateScript(from: VethSpec, to: VethSpec): string {
+  const lines: Line[] = [];
+  if (from.hostAddress !== to.hostAddress) lines.push(...routeClashCheck(to));
+  lines.push("set -e");
+  if (from.mtu !== to.mtu) {
+    lines.push(["ip", "link", "set", "dev", to.name, "mtu", String(to.mtu)]);
+    lines.push(peerIp(to, "link", "set", "dev", to.peerIfname, "mtu", String(to.mtu)));
+  }
+  if (to.mac && from.mac !== to.mac) lines.push(peerIp(to, "link", "set", "dev", to.peerIfname, "address", to.mac));
+  if (from.bridge !== to.bridge) {
+    lines.push(to.bridge ? ["ip", "link", "set", "dev", to.name, "master", to.bridge] : ["ip", "link", "set", "dev", to.name, "nomaster"]);
+  }
+  if (from.hostAddress !== to.hostAddress) {
+    if (from.hostAddress) lines.push(`ip addr del ${from.hostAddress} dev ${to.name} 2>/dev/null || true`);
+    if (to.hostAddress) lines.push(["ip", "addr", "replace", to.hostAddress, "dev", to.name]);
+  }
+  if (from.address !== to.address) {
+    if (from.address) lines.push(`${peerIpText(to)} addr del ${from.address} dev ${to.peerIfname} 2>/dev/null || true`);
+    if (to.address) lines.push(peerIp(to, "addr", "replace", to.address, "dev", to.peerIfname));
+  }
+  lines.push(peerIp(to, "link", "set", "dev", to.peerIfname, to.up ? "up" : "down"));
+  lines.push(["ip", "link", "set", "dev", to.name, to.up ? "up" : "down"]);
+  if (to.gateway) lines.push(peerIp(to, "route", "replace", "default", "via", to.gateway, "dev", to.peerIfname));
+  else if (from.gateway) lines.push(`${peerIpText(to)} route del default via ${from.gateway} dev ${to.peerIfname} 2>/dev/null || true`);
+  lines.push(...readBack(to));
+  return script(lines);
+}
+
+/** What is there: "gone" when the host end is missing or not ours. */
+export function vethReadScript(v: VethSpec): string {
+  return script([`if ! ${ours(v.name)}; then ${mark("gone")}; exit 0; fi`, ...readBack(v)]);
+}
+
+/**
+ * Idempotent: a missing host end prints nothing (also when the namespace was deleted and
+ * took the pair with it); a foreign link of that name is left alone and reported.
+ */
+export function vethDeleteScript(name: string): string {
+  return script([
+    `if ${ours(name)}; then ip link del dev ${name}; ${mark("deleted")}`,
+    `elif ip link show dev ${name} >/dev/null 2>&1; then ${mark("foreign")}; fi`,
+  ]);
+}

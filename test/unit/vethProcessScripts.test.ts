@@ -1,0 +1,40 @@
+import { helloServerCommand } from "../../provider/host/helloServer";
+import { processCreateScript, processDeleteScript, processReadScript } from "../../provider/host/processScripts";
+import { VethSpec, vethCreateScript, vethDeleteScript, vethReadScript, vethUpdateScript } from "../../provider/host/vethScripts";
+import { describeScriptFixtures } from "../support/scriptFixtures";
+
+// The seed's two variants: veth0 with a host address (no bridge), and veth0 on br0 with a gateway.
+const noBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "ceth0", hostAddress: "172.18.0.11/16", address: "172.18.0.10/16", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true };
+const onBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "eth0", bridge: "br0", address: "172.18.0.10/16", gateway: "172.18.0.1", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true };
+const hostOnly: VethSpec = { name: "veth9", peerIfname: "ceth9", mtu: 9000, up: false };
+
+describeScriptFixtures("veth and process scripts match their fixtures", {
+  "veth-create-hostaddr.sh": vethCreateScript(noBridge),
+  "veth-create-bridge-gateway.sh": vethCreateScript(onBridge),
+  "veth-create-host-only-down.sh": vethCreateScript(hostOnly),
+  "veth-update-mtu-mac-address.sh": vethUpdateScript(onBridge, { ...onBridge, mtu: 1400, mac: "02:42:0a:0a:00:0a", address: "10.10.0.10/24", gateway: "10.10.0.1" }),
+  "veth-update-detach-hostaddr.sh": vethUpdateScript(onBridge, { ...onBridge, bridge: undefined, gateway: undefined, hostAddress: "172.19.0.1/16" }),
+  "veth-read.sh": vethReadScript(onBridge),
+  "veth-delete.sh": vethDeleteScript("veth0"),
+  "process-create.sh": processCreateScript({ name: "web", netns: "netns0", command: helloServerCommand(5000, "hello from netns0"), env: { LANG: "C.UTF-8", GREETING: "it's \"quoted\" $HOME" }, workdir: "/srv/my www" }),
+  "process-create-host.sh": processCreateScript({ name: "sleeper", command: ["sleep", "600"] }),
+  "process-read.sh": processReadScript({ name: "web", netns: "netns0" }),
+  "process-read-host.sh": processReadScript({ name: "sleeper" }),
+  "process-delete.sh": processDeleteScript("web"),
+});
+
+describe("helloServerCommand", () => {
+  it("builds a socat server that reads the request before answering", () => {
+    expect(helloServerCommand(5000, "hello from netns0")).toEqual([
+      "socat",
+      "TCP-LISTEN:5000,fork,reuseaddr",
+      "SYSTEM:sed -n '/^\\r*$/q'; echo HTTP/1.0 200 OK; echo; echo hello from netns0",
+    ]);
+    expect(helloServerCommand(80, "x", "172.18.0.10")[1]).toBe("TCP-LISTEN:80,fork,reuseaddr,bind=172.18.0.10");
+  });
+  it.each([
+    [0, "x", undefined, /port 0 must be an integer from 1 to 65535/],
+    [80, "a;reboot", undefined, /body "a;reboot" may hold only/],
+    [80, "x", "fd00::1", /bind "fd00::1" must be an IPv4 address/],
+  ])("refuses %j %j %j", (port, body, bind, msg) => expect(() => helloServerCommand(port as number, body as string, bind as string | undefined)).toThrow(msg as RegExp));
+});
