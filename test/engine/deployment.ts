@@ -1,0 +1,358 @@
+/**
+ * `up` and `preview`: answers the program's resource registrations by stepping each resource
+ * against the state, the way the real engine's step generator does for a provider without preview
+ * support:
+ *
+ *   new            → Check → Create            (preview: Check only; outputs = checked inputs, id unknown)
+ *   existing       → Check → Diff → nothing    ("same": old outputs go back to the program)
+ *                                 → Update     (preview: outputs = checked inputs)
+ *                                 → replace    deleteBeforeReplace: Delete then Create;
+ *                                              otherwise Create now, Delete the old one after the program
+ *   not registered → Delete after the program, dependents first (only if everything else succeeded)
+ *
+ * Preview returns, like the real engine, the checked inputs as outputs of a create/update/replace:
+ * values the program set are known, output-only properties and the id are unknown.
+ */
+import type { RunContext } from "./context";
+import type { MonitorHandler } from "./monitor";
+import { deleteAll, deleteResource, isDynamic } from "./operations";
+import { annotateSecrets, changedKeys, differs, markSecretOutputs, secretStrings } from "./properties";
+import { resproto, toStruct, fromStruct, type PropertyMap } from "./sdk";
+import type { ResourceSummary, StateResource } from "./types";
+import { makeUrn, rootStackType, urnQualifiedType, urnType } from "./urn";
+
+/** Resource options that matter to the engine, as sent in RegisterResource. */
+interface Goal {
+  urn: string;
+  type: string;
+  parent: string;
+  custom: boolean;
+  inputs: PropertyMap;
+  dependencies: string[];
+  propertyDependencies: Record<string, string[]>;
+  deleteBeforeReplace?: boolean;
+  additionalSecretOutputs: string[];
+  protect?: boolean;
+  retainOnDelete?: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+}
+
+interface StepResult {
+  id: string;
+  outputs: PropertyMap;
+}
+
+/** The program saw this resource fail; the failure is already recorded (avoids double reporting). */
+class StepError extends Error {}
+
+export class Deployment implements MonitorHandler {
+  private readonly registered = new Set<string>();
+  /** Old halves of create-before-delete replacements, with the summary line they belong to. */
+  private readonly replaced = new Map<StateResource, ResourceSummary>();
+  private readonly errorLogs: string[] = [];
+  private stackOutputs: PropertyMap | undefined;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly preview: boolean,
+  ) {}
+
+  /** Stack outputs the program registered this run, if it got that far. */
+  get outputs(): PropertyMap | undefined {
+    return this.stackOutputs;
+  }
+
+  /** Error messages the program logged (for reporting a program failure). */
+  get programErrors(): string[] {
+    return this.errorLogs;
+  }
+
+  log(severity: "debug" | "info" | "warning" | "error", message: string, urn: string): void {
+    if (severity === "debug") return; // the CLI hides these unless run with -v
+    if (severity === "error") this.errorLogs.push(message);
+    this.ctx.logs.log(severity, urn ? `${message} (${urn})` : message);
+  }
+
+  async registerResource(req: resproto.RegisterResourceRequest): Promise<resproto.RegisterResourceResponse> {
+    const goal = this.goalOf(req);
+    if (this.registered.has(goal.urn)) {
+      throw new Error(`duplicate resource URN ${goal.urn}: two resources have the same type and name`);
+    }
+    this.registered.add(goal.urn);
+    this.ctx.logs.addSecrets(secretStrings(goal.inputs));
+    // With result reporting (every current SDK) a failed or skipped step is answered, not thrown:
+    // the program's dependent outputs become unknown and it ends normally, as with the real engine.
+    // A thrown gRPC error would instead kill the program with an unhandled rejection.
+    const reportsResults = req.getSupportsresultreporting();
+    const resp = new resproto.RegisterResourceResponse().setUrn(goal.urn);
+    if (!this.ctx.ok) {
+      // As in the real engine (without --continue-on-error), nothing more is stepped after a failure.
+      this.ctx.logs.log("info", `skipped ${goal.urn}: an earlier step failed`);
+      if (reportsResults) return resp.setResult(resproto.Result.SKIP);
+      throw new Error(`${goal.urn} was not processed: an earlier step of this ${this.ctx.opts.op} failed`);
+    }
+    try {
+      const result = goal.custom ? await this.stepCustom(goal, req) : this.stepComponent(goal, req);
+      return resp.setId(result.id).setObject(toStruct(result.outputs));
+    } catch (e) {
+      if (e instanceof StepError && reportsResults) return resp.setResult(resproto.Result.FAIL);
+      throw e;
+    }
+  }
+
+  /** `Resource.get` / the `id` option: Read by id, recorded as external (never deleted by the engine). */
+  async readResource(req: resproto.ReadResourceRequest): Promise<resproto.ReadResourceResponse> {
+    const type = req.getType();
+    const urn = makeUrn(this.ctx.opts.stack, this.ctx.project.name, req.getParent(), type, req.getName());
+    if (this.registered.has(urn)) throw new Error(`duplicate resource URN ${urn}: two resources have the same type and name`);
+    this.registered.add(urn);
+    const entry = this.ctx.report(urn, type, "read");
+    try {
+      this.checkProvider(type, req.getProvider(), urn);
+      const props = fromStruct(req.getProperties());
+      const plugin = await this.ctx.plugin();
+      entry.providerCalls.push("Read");
+      const read = await plugin.read(req.getId(), urn, props, undefined);
+      if (!read.id) throw new Error(`resource ${req.getId()} does not exist`);
+      const outputs = markSecretOutputs(annotateSecrets(read.outputs, props), req.getAdditionalsecretoutputsList());
+      if (!this.preview) {
+        this.ctx.state.put({
+          urn,
+          type,
+          custom: true,
+          id: read.id,
+          parent: req.getParent(),
+          inputs: read.inputs ?? props,
+          outputs,
+          dependencies: req.getDependenciesList(),
+          external: true,
+        });
+        this.ctx.state.save();
+      }
+      const resp = new resproto.ReadResourceResponse();
+      resp.setUrn(urn);
+      resp.setProperties(toStruct(outputs));
+      return resp;
+    } catch (e) {
+      throw this.failed(entry, "read", urn, e);
+    }
+  }
+
+  registerResourceOutputs(urn: string, outputs: PropertyMap): void {
+    this.ctx.logs.addSecrets(secretStrings(outputs));
+    const isStack = urnQualifiedType(urn) === rootStackType;
+    if (isStack) this.stackOutputs = outputs;
+    // After a failure, outputs may hold unknowns from failed or skipped resources: keep the old ones.
+    if (this.preview || !this.ctx.ok) return;
+    const r = this.ctx.state.get(urn);
+    if (r) r.outputs = outputs;
+    if (isStack) this.ctx.state.setOutputs(outputs);
+    this.ctx.state.save();
+  }
+
+  /**
+   * After the program: the resources it no longer declares, plus old halves of replacements, are
+   * deleted (up) or reported as deletions (preview). Nothing is deleted after a failure, because
+   * then the program may not have registered everything it declares.
+   */
+  async finish(): Promise<void> {
+    const unregistered = this.ctx.state.liveResources().filter((r) => !this.registered.has(r.urn));
+    const pending = this.ctx.state.pendingDeletes();
+    if (this.preview) {
+      for (const r of [...unregistered, ...pending.filter((p) => !this.replaced.has(p))]) {
+        this.ctx.report(r.urn, r.type, "delete");
+      }
+      return;
+    }
+    if (!this.ctx.ok) return;
+    await deleteAll(this.ctx, [...unregistered, ...pending], (r) => this.replaced.get(r) ?? this.ctx.report(r.urn, r.type, "delete"));
+  }
+
+  private goalOf(req: resproto.RegisterResourceRequest): Goal {
+    const type = req.getType();
+    const parent = req.getParent();
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => {
+      if (deps.getUrnsList().length > 0) propertyDependencies[key] = deps.getUrnsList();
+    });
+    return {
+      urn: makeUrn(this.ctx.opts.stack, this.ctx.project.name, parent, type, req.getName()),
+      type,
+      parent,
+      custom: req.getCustom(),
+      inputs: fromStruct(req.getObject()),
+      dependencies: req.getDependenciesList(),
+      propertyDependencies,
+      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      protect: req.getProtect(),
+      retainOnDelete: req.getRetainondelete(),
+      ignoreChanges: req.getIgnorechangesList(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+    };
+  }
+
+  /** The state record for a goal; optional fields only when set, to keep the file readable. */
+  private record(goal: Goal, id: string, inputs: PropertyMap, outputs: PropertyMap): StateResource {
+    const r: StateResource = {
+      urn: goal.urn,
+      type: goal.type,
+      custom: goal.custom,
+      id,
+      parent: goal.parent,
+      inputs,
+      outputs,
+      dependencies: goal.dependencies,
+    };
+    if (Object.keys(goal.propertyDependencies).length > 0) r.propertyDependencies = goal.propertyDependencies;
+    if (goal.deleteBeforeReplace !== undefined) r.deleteBeforeReplace = goal.deleteBeforeReplace;
+    if (goal.additionalSecretOutputs.length > 0) r.additionalSecretOutputs = goal.additionalSecretOutputs;
+    if (goal.protect) r.protect = true;
+    if (goal.retainOnDelete) r.retainOnDelete = true;
+    return r;
+  }
+
+  /** Components and the stack have no provider: they are recorded, keeping outputs they registered before. */
+  private stepComponent(goal: Goal, req: resproto.RegisterResourceRequest): StepResult {
+    const old = this.ctx.state.get(goal.urn);
+    const entry = this.ctx.report(goal.urn, goal.type, old ? "same" : "create");
+    if (req.getRemote()) {
+      throw this.failed(entry, entry.op, goal.urn, new Error("remote (multi-language) components are not supported by the test engine"));
+    }
+    if (!this.preview) {
+      this.ctx.state.put(this.record(goal, "", goal.inputs, old?.outputs ?? {}));
+      this.ctx.state.save();
+    }
+    return { id: "", outputs: {} };
+  }
+
+  private checkProvider(type: string, providerRef: string, urn: string): void {
+    if (providerRef) {
+      const providerType = urnType(providerRef.split("::").slice(0, 4).join("::"));
+      throw new Error(`unsupported provider ${providerType} in the test engine (${urn})`);
+    }
+    if (!isDynamic(type)) {
+      const pkg = type.startsWith("pulumi:providers:") ? type.slice("pulumi:providers:".length) : type.split(":")[0];
+      throw new Error(`unsupported provider pulumi:providers:${pkg} in the test engine (${urn})`);
+    }
+  }
+
+  private async stepCustom(goal: Goal, req: resproto.RegisterResourceRequest): Promise<StepResult> {
+    const old = this.ctx.state.get(goal.urn);
+    const entry = this.ctx.report(goal.urn, goal.type, old && !old.external ? "same" : "create");
+    try {
+      if (req.getImportid()) throw new Error("the import option is not supported by the test engine");
+      this.checkProvider(goal.type, req.getProvider(), goal.urn);
+      return await this.step(goal, old && !old.external ? old : undefined, entry);
+    } catch (e) {
+      throw this.failed(entry, entry.op, goal.urn, e);
+    }
+  }
+
+  private failed(entry: ResourceSummary, op: string, urn: string, e: unknown): Error {
+    if (e instanceof StepError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    entry.error = this.ctx.logs.scrub(message);
+    this.ctx.fail(`${op} of ${urn} failed: ${message}`);
+    return new StepError(`${op} of ${urn} failed: ${this.ctx.logs.scrub(message)}`);
+  }
+
+  private async step(goal: Goal, old: StateResource | undefined, entry: ResourceSummary): Promise<StepResult> {
+    const plugin = await this.ctx.plugin();
+    const news = old ? withIgnoredChanges(goal.inputs, old.inputs, goal.ignoreChanges) : goal.inputs;
+
+    entry.providerCalls.push("Check");
+    const checked = await plugin.check(goal.urn, old?.inputs ?? {}, news);
+    if (checked.failures.length > 0) {
+      const reasons = checked.failures.map((f) => (f.property ? `${f.property}: ${f.reason}` : f.reason)).join("; ");
+      throw new Error(`check failed: ${reasons}`);
+    }
+    const inputs = annotateSecrets(checked.inputs, news);
+
+    if (!old) {
+      entry.op = "create";
+      if (this.preview) return { id: "", outputs: inputs };
+      return this.create(goal, inputs, entry);
+    }
+
+    entry.providerCalls.push("Diff");
+    const diff = await plugin.diff(old.id, goal.urn, old.outputs, inputs, old.inputs);
+    const changed = changedKeys(old.inputs, inputs);
+    // With a diff method, the provider is the judge and `__provider` (its code) is not a change;
+    // without one (DIFF_UNKNOWN) the engine compares all inputs, `__provider` included.
+    let visible = diff.changes === "unknown" ? changed : changed.filter((k) => k !== "__provider");
+    if (visible.length === 0 && diff.changes === "some") {
+      // Same inputs but the provider wants a change: drift recorded by a refresh. Name the inputs
+      // that differ from what the resource really has (its outputs).
+      visible = Object.keys(inputs)
+        .filter((k) => k !== "__provider" && k in old.outputs && differs(old.outputs[k], inputs[k]))
+        .sort();
+    }
+    const hasChanges = diff.changes === "some" || diff.replaces.length > 0 || (diff.changes === "unknown" && changed.length > 0);
+    if (!hasChanges) {
+      entry.op = "same";
+      if (!this.preview) {
+        this.ctx.state.put(this.record(goal, old.id, inputs, old.outputs));
+        this.ctx.state.save();
+      }
+      return { id: old.id, outputs: old.outputs };
+    }
+
+    const replaces = new Set(diff.replaces);
+    for (const k of visible) {
+      if (goal.replaceOnChanges.includes("*") || goal.replaceOnChanges.includes(k)) replaces.add(k);
+    }
+    entry.changes = [...new Set([...visible, ...replaces])].sort();
+
+    if (replaces.size === 0) {
+      entry.op = "update";
+      if (this.preview) return { id: old.id, outputs: inputs };
+      entry.providerCalls.push("Update");
+      const outs = await plugin.update(old.id, goal.urn, old.outputs, inputs, old.inputs);
+      const outputs = markSecretOutputs(annotateSecrets(outs, inputs), goal.additionalSecretOutputs);
+      this.ctx.state.put(this.record(goal, old.id, inputs, outputs));
+      this.ctx.state.save();
+      return { id: old.id, outputs };
+    }
+
+    entry.op = "replace";
+    if (old.protect) throw new Error(`it must be replaced (${[...replaces].join(", ")} changed) but it is protected`);
+    if (this.preview) return { id: "", outputs: inputs };
+    const deleteBeforeReplace = goal.deleteBeforeReplace ?? diff.deleteBeforeReplace;
+    if (deleteBeforeReplace) {
+      await deleteResource(this.ctx, old, entry);
+      return this.create(goal, inputs, entry);
+    }
+    return this.create(goal, inputs, entry, old);
+  }
+
+  /** Create; with `replacing`, the old resource is kept as pending-delete in the same state write. */
+  private async create(goal: Goal, inputs: PropertyMap, entry: ResourceSummary, replacing?: StateResource): Promise<StepResult> {
+    const plugin = await this.ctx.plugin();
+    entry.providerCalls.push("Create");
+    const created = await plugin.create(goal.urn, inputs);
+    const outputs = markSecretOutputs(annotateSecrets(created.outputs, inputs), goal.additionalSecretOutputs);
+    if (replacing) {
+      this.replaced.set(this.ctx.state.condemn(replacing), entry);
+    }
+    this.ctx.state.put(this.record(goal, created.id, inputs, outputs));
+    this.ctx.state.save();
+    return { id: created.id, outputs };
+  }
+}
+
+/**
+ * The ignoreChanges option: listed top-level properties keep their old input values (the real
+ * engine also accepts nested paths; the test engine only handles top-level keys and `*`).
+ */
+function withIgnoredChanges(news: PropertyMap, olds: PropertyMap, ignore: string[]): PropertyMap {
+  if (ignore.length === 0) return news;
+  const out: PropertyMap = { ...news };
+  const keys = ignore.includes("*") ? Object.keys({ ...olds, ...news }).filter((k) => k !== "__provider") : ignore;
+  for (const k of keys) {
+    if (k in olds) out[k] = olds[k];
+    else delete out[k];
+  }
+  return out;
+}

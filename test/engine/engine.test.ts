@@ -1,0 +1,334 @@
+/**
+ * End-to-end tests of the test engine: the real program runner runs fixtures/files-program, whose
+ * dynamic `File` resources are served by the real dynamic-provider plugin and manage files in a
+ * temporary directory. The provider appends each create/update/delete to provider.log, which is how
+ * the tests see the real order of operations.
+ *
+ * The tests in the first block build on each other (one stack taken through its life cycle).
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runEngine, type EngineSummary, type Operation, type ResourceSummary, type StateFile } from "./engine";
+
+const fixture = path.join(__dirname, "fixtures", "files-program");
+const repoRoot = path.resolve(__dirname, "..", "..");
+const SECRET = "tok-3f9c1a-very-secret";
+// Type checking is the real CLI's default, but it costs seconds per run; the engine is under test here.
+const env = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+const typePrefix = "urn:pulumi:dev::files-program::pulumi-nodejs:dynamic/files:File::";
+
+interface Sandbox {
+  root: string;
+  files: string;
+  state: string;
+}
+
+const sandboxes: string[] = [];
+function sandbox(): Sandbox {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bridgelab-engine-"));
+  sandboxes.push(root);
+  const files = path.join(root, "files");
+  fs.mkdirSync(files);
+  return { root, files, state: path.join(root, "state.json") };
+}
+
+afterAll(() => {
+  for (const root of sandboxes) fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** Every summary any test produced: the secret must appear in none of them. */
+const summaries: EngineSummary[] = [];
+
+async function run(sb: Sandbox, op: Operation, config: Record<string, string> = {}): Promise<EngineSummary> {
+  const summary = await runEngine({
+    op,
+    dir: fixture,
+    stack: "dev",
+    stateFile: sb.state,
+    config: { dir: sb.files, ...config },
+    secretConfig: { token: SECRET },
+    env,
+  });
+  summaries.push(summary);
+  return summary;
+}
+
+function byName(s: EngineSummary, name: string): ResourceSummary {
+  const r = s.resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource ${name} in summary: ${JSON.stringify(s.resources.map((x) => x.name))}`);
+  return r;
+}
+
+function customOnly(s: EngineSummary): ResourceSummary[] {
+  return s.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
+}
+
+function readState(sb: Sandbox): StateFile {
+  return JSON.parse(fs.readFileSync(sb.state, "utf8")) as StateFile;
+}
+
+function providerLog(sb: Sandbox): string[] {
+  const file = path.join(sb.files, "provider.log");
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : [];
+}
+
+function expectOk(s: EngineSummary): void {
+  if (!s.ok) throw new Error(`engine run failed: ${s.error}\n${s.logs.join("\n")}`);
+}
+
+describe("one stack through its life cycle", () => {
+  const sb = sandbox();
+  // Config that stays in effect once a test changed it.
+  const cfg: Record<string, string> = { aContent: "alpha" };
+
+  test("up creates every resource and records it in the state", async () => {
+    const s = await run(sb, "up", cfg);
+    expectOk(s);
+    for (const r of customOnly(s)) {
+      expect(r.op).toBe("create");
+      expect(r.providerCalls).toEqual(["Check", "Create"]);
+    }
+    expect(customOnly(s).map((r) => r.name).sort()).toEqual(["a", "b", "fixed", "folder-child", "secret"]);
+    expect(byName(s, "folder")).toMatchObject({ op: "create", providerCalls: [] });
+    expect(byName(s, "files-program-dev")).toMatchObject({ type: "pulumi:pulumi:Stack", op: "create" });
+
+    expect(fs.readFileSync(path.join(sb.files, "a.txt"), "utf8")).toBe("plain:alpha");
+    expect(fs.readFileSync(path.join(sb.files, "b.txt"), "utf8")).toBe(`plain:ref:${path.join(sb.files, "a.txt")}`);
+    expect(s.outputs).toMatchObject({ aPath: path.join(sb.files, "a.txt"), secretContent: "[secret]", secretDigest: "[secret]" });
+
+    const state = readState(sb);
+    expect(state).toMatchObject({ version: 1, stack: "dev", project: "files-program" });
+    const a = state.resources.find((r) => r.urn === `${typePrefix}a`)!;
+    const b = state.resources.find((r) => r.urn === `${typePrefix}b`)!;
+    const child = state.resources.find((r) => r.urn.endsWith("::folder-child"))!;
+    expect(a).toMatchObject({ custom: true, id: path.join(sb.files, "a.txt") });
+    expect(b.dependencies).toContain(a.urn);
+    expect(b.propertyDependencies?.content).toEqual([a.urn]);
+    expect(child.urn).toBe("urn:pulumi:dev::files-program::files:index:Folder$pulumi-nodejs:dynamic/files:File::folder-child");
+    expect(child.parent).toBe("urn:pulumi:dev::files-program::files:index:Folder::folder");
+    // Dependencies come first in the file.
+    const order = state.resources.map((r) => r.urn);
+    expect(order.indexOf(a.urn)).toBeLessThan(order.indexOf(b.urn));
+    expect(order.indexOf(child.parent)).toBeLessThan(order.indexOf(child.urn));
+  });
+
+  test("a second up changes nothing and calls only Check and Diff", async () => {
+    const logBefore = providerLog(sb);
+    const s = await run(sb, "up", cfg);
+    expectOk(s);
+    for (const r of s.resources) expect(r.op).toBe("same");
+    for (const r of customOnly(s)) expect(r.providerCalls).toEqual(["Check", "Diff"]);
+    expect(providerLog(sb)).toEqual(logBefore);
+  });
+
+  test("a changed input is updated in place", async () => {
+    cfg.aContent = "beta";
+    const s = await run(sb, "up", cfg);
+    expectOk(s);
+    expect(byName(s, "a")).toMatchObject({ op: "update", changes: ["content"], providerCalls: ["Check", "Diff", "Update"] });
+    expect(byName(s, "b").op).toBe("same");
+    expect(fs.readFileSync(path.join(sb.files, "a.txt"), "utf8")).toBe("plain:beta");
+    expect(providerLog(sb).slice(-1)).toEqual(["update a.txt"]);
+  });
+
+  test("a replacement creates the new object before deleting the old one", async () => {
+    cfg.bName = "b2.txt";
+    const s = await run(sb, "up", cfg);
+    expectOk(s);
+    expect(byName(s, "b")).toMatchObject({ op: "replace", changes: ["name"], providerCalls: ["Check", "Diff", "Create", "Delete"] });
+    const log = providerLog(sb);
+    expect(log.indexOf("create b2.txt")).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf("create b2.txt")).toBeLessThan(log.indexOf("delete b.txt"));
+    expect(fs.existsSync(path.join(sb.files, "b.txt"))).toBe(false);
+    expect(fs.existsSync(path.join(sb.files, "b2.txt"))).toBe(true);
+    const bs = readState(sb).resources.filter((r) => r.urn === `${typePrefix}b`);
+    expect(bs).toHaveLength(1);
+    expect(bs[0]).toMatchObject({ id: path.join(sb.files, "b2.txt") });
+    expect(bs[0].delete).toBeUndefined();
+  });
+
+  test("deleteBeforeReplace deletes the old object before creating its replacement", async () => {
+    cfg.fixedKind = "fancy";
+    const s = await run(sb, "up", cfg);
+    expectOk(s);
+    expect(byName(s, "fixed")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Check", "Diff", "Delete", "Create"] });
+    // The provider creates with O_EXCL, so the reverse order would have failed outright.
+    expect(providerLog(sb).slice(-2)).toEqual(["delete fixed.txt", "create fixed.txt"]);
+    expect(fs.readFileSync(path.join(sb.files, "fixed.txt"), "utf8")).toBe("fancy:fixed");
+  });
+
+  test("preview reports what would change without touching files or state", async () => {
+    const stateBefore = fs.readFileSync(sb.state, "utf8");
+    const logBefore = providerLog(sb);
+    const filesBefore = fs.readdirSync(sb.files).sort();
+    const s = await run(sb, "preview", { ...cfg, aContent: "gamma", fixedKind: "plain", withExtra: "true" });
+    expectOk(s);
+    expect(byName(s, "a")).toMatchObject({ op: "update", changes: ["content"], providerCalls: ["Check", "Diff"] });
+    expect(byName(s, "fixed")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Check", "Diff"] });
+    expect(byName(s, "extra")).toMatchObject({ op: "create", providerCalls: ["Check"] });
+    expect(byName(s, "secret")).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+    for (const r of s.resources) expect(r.providerCalls.filter((c) => c !== "Check" && c !== "Diff")).toEqual([]);
+    // As with the real engine for a provider without preview support: outputs that are not inputs are unknown.
+    expect(s.outputs.aPath).toBe("[unknown]");
+    expect(s.outputs.childPath).toBe(path.join(sb.files, "child.txt"));
+    expect(fs.readFileSync(sb.state, "utf8")).toBe(stateBefore);
+    expect(providerLog(sb)).toEqual(logBefore);
+    expect(fs.readdirSync(sb.files).sort()).toEqual(filesBefore);
+  });
+
+  test("a resource the program no longer declares is deleted after the program", async () => {
+    const added = await run(sb, "up", { ...cfg, withExtra: "true" });
+    expectOk(added);
+    expect(byName(added, "extra")).toMatchObject({ op: "create" });
+    const removed = await run(sb, "up", cfg);
+    expectOk(removed);
+    expect(byName(removed, "extra")).toMatchObject({ op: "delete", providerCalls: ["Delete"] });
+    expect(fs.existsSync(path.join(sb.files, "extra.txt"))).toBe(false);
+    expect(readState(sb).resources.some((r) => r.urn.endsWith("::extra"))).toBe(false);
+  });
+
+  test("refresh drops what is gone and records drift; the next up converges", async () => {
+    fs.rmSync(path.join(sb.files, "a.txt"));
+    fs.writeFileSync(path.join(sb.files, "b2.txt"), "plain:tampered");
+    const s = await run(sb, "refresh");
+    expectOk(s);
+    expect(byName(s, "a")).toMatchObject({ op: "gone", providerCalls: ["Read"] });
+    expect(byName(s, "b")).toMatchObject({ op: "refresh", changes: ["content"], providerCalls: ["Read"] });
+    expect(byName(s, "fixed")).toMatchObject({ op: "refresh", changes: [] });
+    const state = readState(sb);
+    expect(state.resources.some((r) => r.urn === `${typePrefix}a`)).toBe(false);
+    expect(state.resources.find((r) => r.urn === `${typePrefix}b`)?.outputs.content).toBe("tampered");
+
+    const again = await run(sb, "up", cfg);
+    expectOk(again);
+    expect(byName(again, "a")).toMatchObject({ op: "create" });
+    expect(byName(again, "b")).toMatchObject({ op: "update", changes: ["content"] });
+    expect(fs.readFileSync(path.join(sb.files, "b2.txt"), "utf8")).toBe(`plain:ref:${path.join(sb.files, "a.txt")}`);
+  });
+
+  test("secrets are encrypted in the state file and hidden in every summary", () => {
+    const text = fs.readFileSync(sb.state, "utf8");
+    expect(text).not.toContain(SECRET);
+    const state = readState(sb);
+    const secret = state.resources.find((r) => r.urn === `${typePrefix}secret`)!;
+    const sealed = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: expect.any(String) };
+    expect(secret.inputs.content).toEqual(sealed);
+    expect(secret.outputs.content).toEqual(sealed); // output with a secret input's key
+    expect(secret.outputs.digest).toEqual(sealed); // additionalSecretOutputs
+    expect(state.outputs.secretContent).toEqual(sealed);
+    expect(fs.statSync(`${sb.state}.key`).mode & 0o777).toBe(0o600);
+    // The provider itself got the plaintext.
+    expect(fs.readFileSync(path.join(sb.files, "secret.txt"), "utf8")).toBe(`plain:${SECRET}`);
+    expect(summaries.length).toBeGreaterThan(5);
+    for (const s of summaries) expect(JSON.stringify(s)).not.toContain(SECRET);
+  });
+
+  test("destroy deletes dependents before their dependencies and empties the state", async () => {
+    const before = providerLog(sb).length;
+    const s = await run(sb, "destroy", cfg);
+    expectOk(s);
+    for (const r of s.resources) expect(r.op).toBe("delete");
+    for (const r of customOnly(s)) expect(r.providerCalls).toEqual(["Delete"]);
+    const log = providerLog(sb).slice(before);
+    expect(log.sort()).toEqual(["delete a.txt", "delete b2.txt", "delete child.txt", "delete fixed.txt", "delete secret.txt"]);
+    const ordered = providerLog(sb).slice(before);
+    expect(ordered.indexOf("delete b2.txt")).toBeLessThan(ordered.indexOf("delete a.txt"));
+    const names = s.resources.map((r) => r.name);
+    expect(names.indexOf("folder-child")).toBeLessThan(names.indexOf("folder"));
+    expect(names[names.length - 1]).toBe("files-program-dev");
+    expect(readState(sb)).toMatchObject({ resources: [], outputs: {} });
+    expect(fs.readdirSync(sb.files)).toEqual(["provider.log"]);
+  });
+});
+
+describe("failures", () => {
+  test("a failed create fails the run, names the resource, and keeps what succeeded", async () => {
+    const sb = sandbox();
+    fs.writeFileSync(path.join(sb.files, ".fail-b.txt"), "");
+    const s = await run(sb, "up", { aContent: "alpha" });
+    expect(s.ok).toBe(false);
+    expect(s.error).toContain(`${typePrefix}b`);
+    expect(s.error).toContain("refusing to create b.txt");
+    expect(byName(s, "b").error).toContain("refusing to create b.txt");
+    const urns = readState(sb).resources.map((r) => r.urn);
+    expect(urns).toContain(`${typePrefix}a`); // b depends on a, so a was created first
+    expect(urns).not.toContain(`${typePrefix}b`);
+
+    fs.rmSync(path.join(sb.files, ".fail-b.txt"));
+    const again = await run(sb, "up", { aContent: "alpha" });
+    expectOk(again);
+    expect(byName(again, "a").op).toBe("same");
+    expect(byName(again, "b").op).toBe("create");
+  });
+
+  test("check failures fail the resource with the provider's reasons", async () => {
+    const sb = sandbox();
+    const s = await run(sb, "up", { aContent: "alpha", aName: "Bad Name" });
+    expect(s.ok).toBe(false);
+    expect(s.error).toContain(`${typePrefix}a`);
+    expect(s.error).toContain('name "Bad Name" must match ^[a-z0-9.-]+$');
+    expect(byName(s, "a")).toMatchObject({ providerCalls: ["Check"] });
+    expect(fs.existsSync(path.join(sb.files, "a.txt"))).toBe(false);
+  });
+});
+
+describe("other resources", () => {
+  test("a resource read by id is recorded as external and never deleted", async () => {
+    const sb = sandbox();
+    const manual = path.join(sb.files, "manual.txt");
+    fs.writeFileSync(manual, "plain:hand made");
+    const s = await run(sb, "up", { aContent: "alpha", adopt: manual });
+    expectOk(s);
+    expect(byName(s, "adopted")).toMatchObject({ op: "read", providerCalls: ["Read"] });
+    expect(s.outputs.adoptedContent).toBe("hand made");
+    expect(readState(sb).resources.find((r) => r.urn === `${typePrefix}adopted`)).toMatchObject({ id: manual, external: true });
+
+    const d = await run(sb, "destroy");
+    expectOk(d);
+    expect(byName(d, "adopted")).toMatchObject({ op: "delete", providerCalls: [] });
+    expect(fs.readFileSync(manual, "utf8")).toBe("plain:hand made");
+    expect(providerLog(sb)).not.toContain("delete adopted");
+  });
+
+  test("a resource of any other provider fails with a clear message", async () => {
+    const sb = sandbox();
+    const s = await run(sb, "up", { aContent: "alpha", withForeign: "true" });
+    expect(s.ok).toBe(false);
+    expect(s.error).toContain("unsupported provider pulumi:providers:aws in the test engine");
+    expect(s.error).toContain("urn:pulumi:dev::files-program::aws:s3/bucket:Bucket::foreign");
+  });
+});
+
+describe("command line", () => {
+  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [path.join(repoRoot, "bin", "engine.js"), ...args],
+        { cwd: repoRoot, env: { ...process.env, ...env } },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  test("npm run engine prints the JSON summary and exits non-zero when the operation failed", async () => {
+    const sb = sandbox();
+    const base = ["--dir", fixture, "--stack", "dev", "--state", sb.state, "--config", `dir=${sb.files}`, "--secret", `token=${SECRET}`];
+    const ok = await cli(["up", ...base]);
+    expect(ok.code).toBe(0);
+    const summary = JSON.parse(ok.stdout) as EngineSummary;
+    expect(summary).toMatchObject({ op: "up", ok: true, outputs: { secretContent: "[secret]" } });
+    expect(customOnly(summary)).toHaveLength(5);
+    expect(ok.stdout + ok.stderr).not.toContain(SECRET);
+
+    const bad = await cli(["up", ...base, "--config", "aName=Bad Name"]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: expect.stringContaining("must match") });
+
+    const usage = await cli(["sideways", "--dir", fixture]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("usage: engine up|preview|refresh|destroy");
+  });
+});

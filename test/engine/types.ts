@@ -1,0 +1,83 @@
+/**
+ * The test engine's public shapes: what runEngine takes, what it reports, and the state file.
+ * The summary is meant for assertions in tests and for humans reading `npm run engine` output,
+ * so secrets are always shown as "[secret]" and preview placeholders as "[unknown]".
+ */
+import type { PropertyMap } from "./sdk";
+import type { SecretsConfig } from "./secrets";
+
+export type Operation = "up" | "preview" | "refresh" | "destroy";
+
+export interface EngineOptions {
+  op: Operation;
+  /** The Pulumi program directory (holds Pulumi.yaml). Needed by every op: the plugin runs there. */
+  dir: string;
+  stack: string;
+  stateFile: string;
+  /** Extra config, `key` (project namespace implied) or `ns:key` → value; wins over Pulumi.<stack>.yaml. */
+  config?: Record<string, string>;
+  /** Like `config`, but the values are secrets (PULUMI_CONFIG_SECRET_KEYS, never printed). */
+  secretConfig?: Record<string, string>;
+  /** Extra environment for the program and the plugin (e.g. BRIDGELAB_ENGINE_PASSPHRASE, PULUMI_NODEJS_TRANSPILE_ONLY). */
+  env?: Record<string, string>;
+  /** Called with every log line as it happens (the CLI streams them to stderr). */
+  onLog?: (line: string) => void;
+}
+
+/** What happened (or, for preview, would happen) to one resource. */
+export type ResourceOp = "create" | "update" | "replace" | "delete" | "same" | "refresh" | "gone" | "read";
+
+export interface ResourceSummary {
+  urn: string;
+  type: string;
+  name: string;
+  op: ResourceOp;
+  /** Top-level input keys that changed (up/preview), or output keys that changed (refresh). */
+  changes?: string[];
+  /** gRPC methods called on the dynamic-provider plugin for this resource, in order. */
+  providerCalls: string[];
+  /** Set when this resource's step failed. */
+  error?: string;
+}
+
+export interface EngineSummary {
+  op: Operation;
+  ok: boolean;
+  error?: string;
+  resources: ResourceSummary[];
+  /** Stack outputs; secrets as "[secret]". */
+  outputs: Record<string, unknown>;
+  logs: string[];
+}
+
+/** One resource in the state file. Secrets inside inputs/outputs are stored encrypted. */
+export interface StateResource {
+  urn: string;
+  type: string;
+  custom: boolean;
+  /** Provider-assigned id; "" for components and the stack. */
+  id: string;
+  parent: string;
+  inputs: PropertyMap;
+  outputs: PropertyMap;
+  dependencies: string[];
+  propertyDependencies?: Record<string, string[]>;
+  deleteBeforeReplace?: boolean;
+  additionalSecretOutputs?: string[];
+  protect?: boolean;
+  retainOnDelete?: boolean;
+  /** Read with `get` (ReadResource): tracked but never deleted by the engine. */
+  external?: boolean;
+  /** The old half of a create-before-delete replacement still waiting to be deleted. */
+  delete?: boolean;
+}
+
+export interface StateFile {
+  version: 1;
+  stack: string;
+  project: string;
+  resources: StateResource[];
+  outputs: PropertyMap;
+  /** How the secrets in this file are encrypted (absent until the first secret is stored). */
+  secrets?: SecretsConfig;
+}
