@@ -5,8 +5,14 @@ import { IpLink, parseIpLinkJson } from "./ipJson";
  * `ip -j -d link show` and `ip -j route show`. Pure.
  */
 
-/** A link with its veth peer: `link_index` is the peer's ifindex, `link_netnsid` is set when the peer lives in another namespace. */
+/**
+ * A link with its veth peer. iproute2 names the peer by `link` when both ends share a
+ * namespace, and by `link_index` plus `link_netnsid` when the peer lives in another one.
+ */
 export interface VethLink extends IpLink {
+  /** The peer's name, when it is in the same namespace. */
+  link?: string;
+  /** The peer's ifindex in its own namespace, when that is another one. */
   linkIndex?: number;
   linkNetnsid?: number;
 }
@@ -29,6 +35,7 @@ export function parseVethLinkJson(text: string): VethLink[] {
   return parseIpLinkJson(text).map((link, i) => {
     const o = raw[i];
     const out: VethLink = { ...link };
+    if (typeof o.link === "string") out.link = o.link;
     if (typeof o.link_index === "number") out.linkIndex = o.link_index;
     if (typeof o.link_netnsid === "number") out.linkNetnsid = o.link_netnsid;
     return out;

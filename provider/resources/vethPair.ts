@@ -123,11 +123,14 @@ function observed(inputs: VethPairInputs, stdout: string): VethPairOutputs {
   const host = parseVethLinkJson(s.host ?? "")[0];
   if (!host) throw new Error(`${describe(inputs.name)}: the host printed no link information`);
   const candidate = parseVethLinkJson(s.peer ?? "")[0];
-  // The peer is in place when the two ends point at each other, across a namespace iff one is declared.
-  const peer =
-    candidate && candidate.ifindex === host.linkIndex && candidate.linkIndex === host.ifindex && (inputs.netns !== undefined) === (host.linkNetnsid !== undefined)
-      ? candidate
-      : undefined;
+  // The peer is in place when the two ends point at each other: by ifindex across namespaces
+  // when one is declared, by name on the host otherwise.
+  const pointAtEachOther =
+    candidate !== undefined &&
+    (inputs.netns !== undefined
+      ? host.linkNetnsid !== undefined && candidate.ifindex === host.linkIndex && candidate.linkIndex === host.ifindex
+      : host.linkNetnsid === undefined && host.link === candidate.ifname && candidate.link === host.ifname);
+  const peer = pointAtEachOther ? candidate : undefined;
   const hostAddrs = globalCidrs(parseIpAddrJson(s.hostaddr ?? "")[0]).map(normalizeCidr);
   const peerAddrs = peer ? globalCidrs(parseIpAddrJson(s.peeraddr ?? "")[0]).map(normalizeCidr) : [];
   const gateways = peer

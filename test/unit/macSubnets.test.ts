@@ -64,6 +64,7 @@ describe("veth and route JSON", () => {
     expect(parseVethLinkJson(text)).toEqual([
       { ifindex: 3, ifname: "veth0", flags: ["UP"], mtu: 1500, operstate: "UNKNOWN", address: "7e:cd:77:e1:6d:36", ifalias: "bridgelab:v1:veth", kind: "veth", linkIndex: 2, linkNetnsid: 1 },
     ]);
+    expect(parseVethLinkJson('[{"ifindex":5,"link":"cx","ifname":"vx","flags":[],"mtu":1500}]')[0]).toMatchObject({ ifname: "vx", link: "cx" });
     expect(parseVethLinkJson("")).toEqual([]);
   });
   it("reads default routes", () => {
