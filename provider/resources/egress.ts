@@ -1,0 +1,218 @@
+import * as pulumi from "@pulumi/pulumi";
+import { EgressSpec, egressCreateScript, egressDeleteScript, egressReadScript, egressRule, egressUpdateScript } from "../host/egressScripts";
+import { shJoin } from "../host/quote";
+import { ownedRuleArgs } from "../host/ruleSet";
+import { EXIT_EXISTS } from "../host/script";
+import { splitSections } from "../host/sections";
+import { checkIfname } from "../host/validate";
+import { checkBoolean, checkNetworkCidr, checkRuleName } from "../host/validateNetfilter";
+import type { HostConnection } from "../transport/connection";
+import { CommandError, runChecked } from "../transport/types";
+import { lazyProvider } from "./lazyProvider";
+import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
+
+/**
+ * Egress NAT: containers on a bridge reach the outside through the host, their source
+ * address masqueraded as the host's. Equivalent to (seed 004):
+ *
+ *   sysctl -w net.ipv4.ip_forward=1
+ *   iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o br0 -j MASQUERADE
+ *
+ * The rule lives in bridgelab's chain BRIDGELAB-POSTROUTING with the comment
+ * `bridgelab:v1:egress:NAME` (see egressScripts.ts). Forwarding is host-wide and shared by
+ * every Egress on the host: bridgelab turns it on once, remembers what the host had, and
+ * the last Egress deleted puts it back.
+ */
+export interface EgressArgs {
+  /** The host to build on. */
+  connection: pulumi.Input<HostConnection>;
+  /** NAME in the rule's tag `bridgelab:v1:egress:NAME`; unique per host. @default the resource name */
+  name?: pulumi.Input<string>;
+  /** The bridge whose containers get out, e.g. "br0". Traffic that stays on it is not NATed. */
+  bridge: pulumi.Input<string>;
+  /** The bridge's subnet as a network address, e.g. "172.18.0.0/16" (a Bridge's `subnet` output). */
+  subnet: pulumi.Input<string>;
+  /** NAT only traffic leaving through this interface: `-o eth0` instead of `! -o br0`. @default every interface but the bridge */
+  outInterface?: pulumi.Input<string>;
+  /** Turn on net.ipv4.ip_forward (restored when the last Egress on the host goes). @default true */
+  ipForward?: pulumi.Input<boolean>;
+}
+
+export interface EgressInputs extends EgressSpec {
+  connection: HostConnection;
+}
+
+export interface EgressOutputs extends EgressInputs {
+  /** Rules carrying this Egress's tag, as `iptables -t nat -S` prints them. */
+  rules: string[];
+  /** Declared rules not found on the host (drift): the commands that would restore them. */
+  missingRules: string[];
+  /** net.ipv4.ip_forward is 1 on the host now. */
+  ipForwardOn: boolean;
+  /** Forwarding was on before bridgelab turned it on (so bridgelab will never turn it off). */
+  ipForwardBefore: boolean;
+  /** The filter FORWARD chain's policy. With DROP (a Docker host), routed traffic needs an ACCEPT that Egress does not write. */
+  forwardPolicy: string;
+}
+
+const describe = (name: string) => `egress "${name}"`;
+
+function specOf(i: EgressInputs | EgressOutputs): EgressSpec {
+  const s: EgressSpec = { name: i.name, bridge: i.bridge, subnet: i.subnet, ipForward: i.ipForward };
+  if (i.outInterface) s.outInterface = i.outInterface;
+  return s;
+}
+
+const lines = (text: string | undefined) => (text ?? "").split("\n").filter((l) => l.trim() !== "");
+
+/** The declaration as stored, plus what the host holds, from a script's sections. */
+function observed(inputs: EgressInputs, stdout: string, before?: boolean): EgressOutputs {
+  const s = splitSections(stdout);
+  const rule = egressRule(specOf(inputs));
+  const forwardBefore = s["ip-forward-before"] !== undefined ? s["ip-forward-before"] === "1" : before;
+  const ipForwardOn = s["ip-forward"] === "1";
+  const outs: EgressOutputs = {
+    ...inputs,
+    rules: lines(s.rules),
+    missingRules: s.masquerade === "1" ? [] : [shJoin(ownedRuleArgs(rule))],
+    ipForwardOn,
+    ipForwardBefore: forwardBefore ?? ipForwardOn,
+    forwardPolicy: s["forward-policy"] ?? "",
+  };
+  return outs;
+}
+
+export const egressProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    const inputs: EgressInputs = {
+      connection: news.connection,
+      name: news.name,
+      bridge: news.bridge,
+      subnet: news.subnet,
+      ipForward: news.ipForward ?? true,
+    };
+    if (news.outInterface !== undefined) inputs.outInterface = news.outInterface;
+    const problems = [
+      ...connectionFailures(inputs.connection),
+      ...failures([
+        ["name", inputs.name, checkRuleName],
+        ["bridge", inputs.bridge, checkIfname],
+        ["subnet", inputs.subnet, checkNetworkCidr],
+        ["ipForward", inputs.ipForward, checkBoolean],
+        ...(inputs.outInterface !== undefined ? [["outInterface", inputs.outInterface, checkIfname] as [string, unknown, typeof checkIfname]] : []),
+      ]),
+    ];
+    if (inputs.outInterface !== undefined && inputs.outInterface === inputs.bridge && !isUnknown(inputs.bridge)) {
+      problems.push({
+        property: "outInterface",
+        reason: `outInterface ${JSON.stringify(inputs.outInterface)} is the bridge itself (bridge ${JSON.stringify(inputs.bridge)}): traffic that stays on the bridge is never NATed; name the uplink, e.g. "eth0", or leave outInterface out`,
+      });
+    }
+    return { inputs, failures: problems };
+  },
+
+  /**
+   * Pure. The name (the rule's tag) and the host replace; bridge, subnet, outInterface and
+   * ipForward change in place. A rule deleted by hand, or forwarding turned off while
+   * declared on, is drift: an in-place update puts it back.
+   *
+   * A replacement is created before the old Egress is deleted: its rule carries another
+   * tag (or lives on another host), so both coexist for a moment, and NAT and forwarding
+   * never lapse (deleting first could let the old one, as the last Egress out, turn
+   * forwarding off).
+   */
+  async diff(_id, olds, news) {
+    const d = diffFields(olds, news, { replace: ["name"], update: ["bridge", "subnet", "outInterface", "ipForward"] });
+    const [o, n] = [olds as EgressOutputs, news as EgressInputs];
+    const drifted = (o.missingRules ?? []).length > 0 || (n.ipForward === true && o.ipForwardOn === false);
+    return { ...d, changes: d.changes || drifted, deleteBeforeReplace: false };
+  },
+
+  /**
+   * All-or-nothing, under the host-wide lock. Idempotent: our own rule left by an
+   * interrupted create is adopted; rules with our tag that are not our rule are refused.
+   */
+  async create(inputs: EgressInputs) {
+    const what = describe(inputs.name);
+    return onHost(inputs.connection, async (t) => {
+      const r = await t.run(egressCreateScript(specOf(inputs)));
+      if (r.code === EXIT_EXISTS) {
+        const theirs = lines(splitSections(r.stdout).exists).join("\n  ");
+        throw new Error(
+          `${what} on ${t.label}: rules tagged ${egressRule(specOf(inputs)).tag} already exist and are not this Egress's rule:\n  ${theirs}\n` +
+            `another Egress on this host is named "${inputs.name}": give this one another name, or delete those rules`,
+        );
+      }
+      if (r.code !== 0) throw new CommandError(t.label, r, what);
+      const outs = observed(inputs, r.stdout);
+      if (outs.forwardPolicy === "DROP") {
+        console.error(
+          `${what} on ${t.label}: the FORWARD policy is DROP (as on a Docker host); containers on ${inputs.bridge} get out only if a FORWARD rule accepts ` +
+            `their traffic, e.g. \`iptables -I DOCKER-USER -i ${inputs.bridge} ! -o ${inputs.bridge} -j ACCEPT\` and its RELATED,ESTABLISHED replies`,
+        );
+      }
+      return { id: inputs.name, outs };
+    });
+  },
+
+  /** Reports what is really there. Never gone: a missing rule is drift, repaired by update. */
+  async read(id, props: EgressOutputs) {
+    return onHost(props.connection, async (t) => {
+      const r = await runChecked(t, egressReadScript(specOf(props)), describe(props.name));
+      const declared: EgressInputs = { ...specOf(props), connection: props.connection };
+      return { id, props: observed(declared, r.stdout, props.ipForwardBefore) };
+    });
+  },
+
+  /** In place, in one locked script: the new rule in before the old one out, forwarding on if declared. */
+  async update(_id, olds: EgressOutputs, news: EgressInputs) {
+    return onHost(news.connection, async (t) => {
+      const r = await runChecked(t, egressUpdateScript(specOf(olds), specOf(news)), describe(news.name));
+      return { outs: observed(news, r.stdout, olds.ipForwardBefore) };
+    });
+  },
+
+  /** Idempotent: a rule already gone is success. Restores forwarding when it was the last Egress and bridgelab turned it on. */
+  async delete(_id, props: EgressOutputs) {
+    await onHost(props.connection, async (t) => {
+      await runChecked(t, egressDeleteScript(specOf(props)), describe(props.name));
+    });
+  },
+};
+
+export class Egress extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly bridge: pulumi.Output<string>;
+  declare readonly subnet: pulumi.Output<string>;
+  declare readonly outInterface: pulumi.Output<string | undefined>;
+  declare readonly ipForward: pulumi.Output<boolean>;
+  declare readonly rules: pulumi.Output<string[]>;
+  declare readonly missingRules: pulumi.Output<string[]>;
+  declare readonly ipForwardOn: pulumi.Output<boolean>;
+  declare readonly ipForwardBefore: pulumi.Output<boolean>;
+  declare readonly forwardPolicy: pulumi.Output<string>;
+  declare readonly connection: pulumi.Output<HostConnection>;
+
+  constructor(name: string, args: EgressArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      lazyProvider(__filename, "egressProvider"),
+      name,
+      {
+        name: args.name ?? name,
+        connection: args.connection,
+        bridge: args.bridge,
+        subnet: args.subnet,
+        outInterface: args.outInterface,
+        ipForward: args.ipForward,
+        rules: undefined,
+        missingRules: undefined,
+        ipForwardOn: undefined,
+        ipForwardBefore: undefined,
+        forwardPolicy: undefined,
+      },
+      opts,
+      "bridgelab",
+      "Egress",
+    );
+  }
+}
