@@ -1,0 +1,221 @@
+import * as pulumi from "@pulumi/pulumi";
+import { IsolationSpec, isolationCreateScript, isolationDeleteScript, isolationReadScript, isolationRules, isolationTag, isolationUpdateScript } from "../host/isolationScripts";
+import { shJoin } from "../host/quote";
+import { ownedRuleArgs } from "../host/ruleSet";
+import { EXIT_EXISTS } from "../host/script";
+import { splitSections } from "../host/sections";
+import { checkIfname } from "../host/validate";
+import { checkBoolean, checkIfnameList } from "../host/validateNetfilter";
+import type { HostConnection } from "../transport/connection";
+import { CommandError, runChecked } from "../transport/types";
+import { lazyProvider } from "./lazyProvider";
+import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
+
+/**
+ * How a bridge's traffic is fenced, as Docker fences its networks: containers on an
+ * isolated bridge cannot reach, nor be reached from, containers on other isolated bridges
+ * (DOCKER-ISOLATION-STAGE-1/2); with `icc: false` they cannot reach each other either
+ * (dockerd --icc=false); `allowFrom` opens the exceptions a lab asks for. Equivalent to, for
+ * br-a isolated from br-b except for connections from br-b, icc off:
+ *
+ *   iptables -I BRIDGELAB-ISOLATION-STAGE-1 -i br-b -o br-a -j RETURN
+ *   iptables -I BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-b -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
+ *   iptables -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -j BRIDGELAB-ISOLATION-STAGE-2
+ *   iptables -A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -j DROP
+ *   iptables -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-a -j DROP
+ *   sysctl -w net.bridge.bridge-nf-call-iptables=1
+ *
+ * Why a resource of its own, one per bridge, rather than fields on Bridge: the Bridge is a
+ * link (`ip link`), this is firewall state in host-wide chains under the host lock, with a
+ * lifecycle of its own (a lab tightens or opens a bridge without touching the link, and
+ * can fence a bridge bridgelab did not create). Isolation is declared per bridge, not per
+ * pair: each bridge owns its rules in the two stages and the pairing follows, so adding a
+ * bridge never edits another one's resource, as with Docker's networks.
+ *
+ * Containers attached to two bridges (seed 001's backend on "default" and "database") keep
+ * reaching both: they talk on each bridge through their own interface, without the host
+ * routing between bridges.
+ */
+export interface BridgeIsolationArgs {
+  /** The host to build on. */
+  connection: pulumi.Input<HostConnection>;
+  /** The bridge, e.g. "br-a"; it names the rules (`bridgelab:v1:isolation:br-a`), so one BridgeIsolation per bridge and host. */
+  bridge: pulumi.Input<string>;
+  /** Cannot reach, nor be reached from, other isolated bridges. Bridges that are not isolated (and the outside) are not affected. @default true */
+  isolated?: pulumi.Input<boolean>;
+  /** Inter-container communication: containers on this bridge may talk to each other. `false` also turns on net.bridge.bridge-nf-call-iptables. @default true */
+  icc?: pulumi.Input<boolean>;
+  /**
+   * Bridges whose containers may open connections to this bridge's containers although
+   * both are isolated (replies flow back; the reverse direction is declared on the other
+   * bridge). Only meaningful with `isolated: true`. @default []
+   */
+  allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export interface BridgeIsolationInputs extends IsolationSpec {
+  connection: HostConnection;
+}
+
+export interface BridgeIsolationOutputs extends BridgeIsolationInputs {
+  /** Rules carrying this bridge's isolation and icc tags, as `iptables -S` prints them. */
+  rules: string[];
+  /** Declared rules not found on the host (drift): the commands that would restore them. */
+  missingRules: string[];
+  /** net.bridge.bridge-nf-call-iptables in the host's namespace now: "0", "1", or "absent" without br_netfilter. */
+  bridgeNfCallIptables: string;
+  /** With icc=false: whether bridge-nf-call-iptables was already 1 before bridgelab turned it on. */
+  bridgeNfCallIptablesBefore?: boolean;
+}
+
+const describe = (bridge: string) => `isolation of bridge "${bridge}"`;
+
+function specOf(i: BridgeIsolationInputs | BridgeIsolationOutputs): IsolationSpec {
+  return { bridge: i.bridge, isolated: i.isolated, icc: i.icc, allowFrom: i.allowFrom };
+}
+
+const lines = (text: string | undefined) => (text ?? "").split("\n").filter((l) => l.trim() !== "");
+
+function observed(inputs: BridgeIsolationInputs, stdout: string, before?: boolean): BridgeIsolationOutputs {
+  const s = splitSections(stdout);
+  const present = lines(s.present);
+  const rules = isolationRules(specOf(inputs));
+  const outs: BridgeIsolationOutputs = {
+    ...inputs,
+    rules: lines(s.rules),
+    missingRules: rules.filter((_, i) => present[i] !== "1").map((r) => shJoin(ownedRuleArgs(r))),
+    bridgeNfCallIptables: s["bridge-nf"] ?? "absent",
+  };
+  const nfBefore = s["bridge-nf-before"] !== undefined ? s["bridge-nf-before"] === "1" : before;
+  if (nfBefore !== undefined) outs.bridgeNfCallIptablesBefore = nfBefore;
+  return outs;
+}
+
+export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    const inputs: BridgeIsolationInputs = {
+      connection: news.connection,
+      bridge: news.bridge,
+      isolated: news.isolated ?? true,
+      icc: news.icc ?? true,
+      allowFrom: news.allowFrom ?? [],
+    };
+    const problems = [
+      ...connectionFailures(inputs.connection),
+      ...failures([
+        ["bridge", inputs.bridge, checkIfname],
+        ["isolated", inputs.isolated, checkBoolean],
+        ["icc", inputs.icc, checkBoolean],
+        ["allowFrom", inputs.allowFrom, checkIfnameList],
+      ]),
+    ];
+    const known = !isUnknown(inputs.allowFrom) && !problems.some((p) => p.property === "allowFrom");
+    if (known) {
+      const self = inputs.allowFrom.indexOf(inputs.bridge);
+      if (self >= 0 && !isUnknown(inputs.bridge)) {
+        problems.push({
+          property: "allowFrom",
+          reason: `allowFrom[${self}] ${JSON.stringify(inputs.bridge)} is the bridge itself; traffic between containers of one bridge is governed by icc`,
+        });
+      } else if (inputs.allowFrom.length > 0 && inputs.isolated === false) {
+        problems.push({
+          property: "allowFrom",
+          reason: `allowFrom ${JSON.stringify(inputs.allowFrom)} has no effect with isolated false: a bridge that is not isolated is reachable from every bridge; set isolated to true or leave allowFrom out`,
+        });
+      }
+      // Order does not matter to the rules; sorted, a reordered list is no change.
+      inputs.allowFrom = [...inputs.allowFrom].sort();
+    }
+    return { inputs, failures: problems };
+  },
+
+  /**
+   * Pure. The bridge (it names the rules) and the host replace; isolated, icc and allowFrom
+   * change in place. Missing rules, or bridge-nf-call-iptables off under icc=false, are drift
+   * that an update repairs. A replacement is created before the old one is deleted: its
+   * rules carry another tag, and the fence never lapses.
+   */
+  async diff(_id, olds, news) {
+    const d = diffFields(olds, news, { replace: ["bridge"], update: ["isolated", "icc", "allowFrom"] });
+    const [o, n] = [olds as BridgeIsolationOutputs, news as BridgeIsolationInputs];
+    const drifted = (o.missingRules ?? []).length > 0 || (n.icc === false && o.bridgeNfCallIptables !== undefined && o.bridgeNfCallIptables !== "1");
+    return { ...d, changes: d.changes || drifted, deleteBeforeReplace: false };
+  },
+
+  /**
+   * All-or-nothing, under the host-wide lock. Idempotent: the same rules left by an
+   * interrupted create are adopted; other rules carrying this bridge's tags are refused.
+   */
+  async create(inputs: BridgeIsolationInputs) {
+    const what = describe(inputs.bridge);
+    return onHost(inputs.connection, async (t) => {
+      const r = await t.run(isolationCreateScript(specOf(inputs)));
+      if (r.code === EXIT_EXISTS) {
+        const theirs = lines(splitSections(r.stdout).exists).join("\n  ");
+        throw new Error(
+          `${what} on ${t.label}: rules tagged for bridge "${inputs.bridge}" (${isolationTag(inputs.bridge)}) already exist and are not this declaration's:\n  ${theirs}\n` +
+            `another BridgeIsolation on this host governs "${inputs.bridge}": keep one per bridge, or delete those rules`,
+        );
+      }
+      if (r.code !== 0) throw new CommandError(t.label, r, what);
+      return { id: inputs.bridge, outs: observed(inputs, r.stdout) };
+    });
+  },
+
+  /** Reports what is really there. Never gone: missing rules are drift, repaired by update. */
+  async read(id, props: BridgeIsolationOutputs) {
+    return onHost(props.connection, async (t) => {
+      const r = await runChecked(t, isolationReadScript(specOf(props)), describe(props.bridge));
+      const declared: BridgeIsolationInputs = { ...specOf(props), connection: props.connection };
+      return { id, props: observed(declared, r.stdout, props.bridgeNfCallIptablesBefore) };
+    });
+  },
+
+  /** In place, in one locked script: new rules in before old ones out. */
+  async update(_id, olds: BridgeIsolationOutputs, news: BridgeIsolationInputs) {
+    return onHost(news.connection, async (t) => {
+      const r = await runChecked(t, isolationUpdateScript(specOf(olds), specOf(news)), describe(news.bridge));
+      return { outs: observed(news, r.stdout, news.icc ? undefined : olds.bridgeNfCallIptablesBefore) };
+    });
+  },
+
+  /** Idempotent: rules already gone are success; only rules with this bridge's tags are touched. */
+  async delete(_id, props: BridgeIsolationOutputs) {
+    await onHost(props.connection, async (t) => {
+      await runChecked(t, isolationDeleteScript(specOf(props)), describe(props.bridge));
+    });
+  },
+};
+
+export class BridgeIsolation extends pulumi.dynamic.Resource {
+  declare readonly bridge: pulumi.Output<string>;
+  declare readonly isolated: pulumi.Output<boolean>;
+  declare readonly icc: pulumi.Output<boolean>;
+  declare readonly allowFrom: pulumi.Output<string[]>;
+  declare readonly rules: pulumi.Output<string[]>;
+  declare readonly missingRules: pulumi.Output<string[]>;
+  declare readonly bridgeNfCallIptables: pulumi.Output<string>;
+  declare readonly bridgeNfCallIptablesBefore: pulumi.Output<boolean | undefined>;
+  declare readonly connection: pulumi.Output<HostConnection>;
+
+  constructor(name: string, args: BridgeIsolationArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      lazyProvider(__filename, "bridgeIsolationProvider"),
+      name,
+      {
+        connection: args.connection,
+        bridge: args.bridge,
+        isolated: args.isolated,
+        icc: args.icc,
+        allowFrom: args.allowFrom,
+        rules: undefined,
+        missingRules: undefined,
+        bridgeNfCallIptables: undefined,
+        bridgeNfCallIptablesBefore: undefined,
+      },
+      opts,
+      "bridgelab",
+      "BridgeIsolation",
+    );
+  }
+}

@@ -1,0 +1,145 @@
+import { bridgeIsolationProvider, BridgeIsolationInputs, BridgeIsolationOutputs } from "../../provider/resources/bridgeIsolation";
+import { TRANSPORTS, useHost } from "../support/hosts";
+import { addBridge, addContainer, iptablesSave, reaches } from "../support/handmadeContainers";
+
+// BridgeIsolation against a real kernel, over both transports. Two hand-made bridges with
+// containers, forwarding on (set by hand: routing between bridges is what isolation cuts):
+//
+//   br-a 172.20.0.1/16: a1 .10, a2 .11        br-b 172.21.0.1/16: b1 .10
+//   d1: eth0 172.20.0.20 on br-a and eth1 172.21.0.20 on br-b (seed 001's backend on two networks)
+const A1 = "172.20.0.10";
+const A2 = "172.20.0.11";
+const B1 = "172.21.0.10";
+const GW_A = "172.20.0.1";
+
+describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
+  const host = useHost(kind, "it-iso");
+
+  const ours = async () => (await host.sh("iptables-save")).split("\n").filter((l) => l.includes("BRIDGELAB"));
+  async function checked(news: Record<string, unknown>): Promise<BridgeIsolationInputs> {
+    const r = await bridgeIsolationProvider.check!({}, { connection: host.connection, ...news });
+    expect(r.failures).toEqual([]);
+    return r.inputs as BridgeIsolationInputs;
+  }
+
+  beforeAll(async () => {
+    await addBridge(host, "br-a", "172.20.0.1/16");
+    await addBridge(host, "br-b", "172.21.0.1/16");
+    await addContainer(host, "a1", [{ bridge: "br-a", cidr: `${A1}/16`, gateway: GW_A }]);
+    await addContainer(host, "a2", [{ bridge: "br-a", cidr: `${A2}/16`, gateway: GW_A }]);
+    await addContainer(host, "b1", [{ bridge: "br-b", cidr: `${B1}/16`, gateway: "172.21.0.1" }]);
+    await addContainer(host, "d1", [
+      { bridge: "br-a", cidr: "172.20.0.20/16" },
+      { bridge: "br-b", cidr: "172.21.0.20/16" },
+    ]);
+    await host.sh("sysctl -qw net.ipv4.ip_forward=1");
+  });
+  // Containers, bridges and the sysctl go with the sandbox host (useHost's afterAll).
+
+  it("isolated bridges cannot reach each other, a two-legged container reaches both, allowFrom opens one direction", async () => {
+    expect(await reaches(host, "a1", B1)).toBe(true);
+    expect(await reaches(host, "b1", A1)).toBe(true);
+
+    const a = await bridgeIsolationProvider.create(await checked({ bridge: "br-a" }));
+    const b = await bridgeIsolationProvider.create(await checked({ bridge: "br-b" }));
+    expect(a.id).toBe("br-a");
+    expect(a.outs).toMatchObject({ isolated: true, icc: true, allowFrom: [], missingRules: [] });
+    expect(await iptablesSave(host, "filter")).toEqual([
+      "*filter",
+      ":INPUT ACCEPT [-]",
+      ":FORWARD ACCEPT [-]",
+      ":OUTPUT ACCEPT [-]",
+      ":BRIDGELAB-FORWARD - [-]",
+      ":BRIDGELAB-ISOLATION-STAGE-1 - [-]",
+      ":BRIDGELAB-ISOLATION-STAGE-2 - [-]",
+      '-A FORWARD -m comment --comment "bridgelab:v1" -j BRIDGELAB-FORWARD',
+      '-A BRIDGELAB-FORWARD -m comment --comment "bridgelab:v1" -j BRIDGELAB-ISOLATION-STAGE-1',
+      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j BRIDGELAB-ISOLATION-STAGE-2',
+      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-b ! -o br-b -m comment --comment "bridgelab:v1:isolation:br-b" -j BRIDGELAB-ISOLATION-STAGE-2',
+      '-A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j DROP',
+      '-A BRIDGELAB-ISOLATION-STAGE-2 -o br-b -m comment --comment "bridgelab:v1:isolation:br-b" -j DROP',
+      "COMMIT",
+    ]);
+    expect(await reaches(host, "a1", B1)).toBe(false);
+    expect(await reaches(host, "b1", A1)).toBe(false);
+    expect(await reaches(host, "d1", A1)).toBe(true);
+    expect(await reaches(host, "d1", B1)).toBe(true);
+    expect(await reaches(host, "a1", A2)).toBe(true);
+    expect(await bridgeIsolationProvider.read!(a.id, a.outs)).toEqual({ id: a.id, props: a.outs });
+
+    // br-a lets br-b in: b1 opens to a1 (a1's replies come back), a1 still cannot open to b1.
+    const open = await checked({ bridge: "br-a", allowFrom: ["br-b"] });
+    expect(await bridgeIsolationProvider.diff!(a.id, a.outs, open)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    const opened = (await bridgeIsolationProvider.update!(a.id, a.outs, open)).outs as BridgeIsolationOutputs;
+    expect(opened.rules.slice(0, 2)).toEqual([
+      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-b -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "bridgelab:v1:isolation:br-a" -j RETURN',
+      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-b -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j RETURN',
+    ]);
+    expect(await reaches(host, "b1", A1)).toBe(true);
+    expect(await reaches(host, "a1", B1)).toBe(false);
+
+    // And closed again in place.
+    const closed = (await bridgeIsolationProvider.update!(a.id, opened, await checked({ bridge: "br-a" }))).outs as BridgeIsolationOutputs;
+    expect(closed.rules).toHaveLength(2);
+    expect(await reaches(host, "b1", A1)).toBe(false);
+
+    await bridgeIsolationProvider.delete!(a.id, closed);
+    await bridgeIsolationProvider.delete!(b.id, b.outs as BridgeIsolationOutputs);
+    expect(await ours()).toEqual([]);
+    expect(await reaches(host, "a1", B1)).toBe(true);
+    await expect(bridgeIsolationProvider.delete!(a.id, closed)).resolves.toBeUndefined();
+  });
+
+  it("icc=false blocks container↔container on one bridge; both still reach the gateway; bridge-nf-call-iptables is kept on", async () => {
+    // Start from the switch off, to prove icc=false turns it on and delete puts it back.
+    await host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0");
+    try {
+      const inputs = await checked({ bridge: "br-a", isolated: false, icc: false });
+      const { id, outs } = await bridgeIsolationProvider.create(inputs);
+      expect(outs).toMatchObject({ bridgeNfCallIptables: "1", bridgeNfCallIptablesBefore: false, missingRules: [] });
+      expect(outs.rules).toEqual(['-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-a -m comment --comment "bridgelab:v1:icc:br-a" -j DROP']);
+      expect(await reaches(host, "a1", A2)).toBe(false);
+      expect(await reaches(host, "a2", A1)).toBe(false);
+      expect(await reaches(host, "a1", GW_A)).toBe(true);
+      expect(await reaches(host, "a2", GW_A)).toBe(true);
+      expect(await reaches(host, "a1", B1)).toBe(true); // not isolated: only icc
+
+      // The switch turned off by hand: bridged frames skip iptables and the DROP does nothing.
+      await host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0");
+      expect(await reaches(host, "a1", A2)).toBe(true);
+      const drifted = (await bridgeIsolationProvider.read!(id, outs)).props as BridgeIsolationOutputs;
+      expect(drifted).toMatchObject({ bridgeNfCallIptables: "0", bridgeNfCallIptablesBefore: false, missingRules: [] });
+      expect((await bridgeIsolationProvider.diff!(id, drifted, inputs)).changes).toBe(true);
+      const fixed = (await bridgeIsolationProvider.update!(id, drifted, inputs)).outs as BridgeIsolationOutputs;
+      expect(fixed.bridgeNfCallIptables).toBe("1");
+      expect(await reaches(host, "a1", A2)).toBe(false);
+
+      await bridgeIsolationProvider.delete!(id, fixed);
+      expect(await ours()).toEqual([]);
+      expect((await host.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).trim()).toBe("0");
+      expect(await reaches(host, "a1", A2)).toBe(true);
+    } finally {
+      await host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=1");
+    }
+  });
+
+  it("a rule deleted by hand is drift, repaired in place; rules of another declaration are refused", async () => {
+    const inputs = await checked({ bridge: "br-a" });
+    const { id, outs } = await bridgeIsolationProvider.create(inputs);
+    await host.sh("iptables -D BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment bridgelab:v1:isolation:br-a -j DROP");
+    const drifted = (await bridgeIsolationProvider.read!(id, outs)).props as BridgeIsolationOutputs;
+    expect(drifted.missingRules).toEqual(["iptables -w -t filter -A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment bridgelab:v1:isolation:br-a -j DROP"]);
+    expect((await bridgeIsolationProvider.diff!(id, drifted, inputs)).changes).toBe(true);
+    const fixed = (await bridgeIsolationProvider.update!(id, drifted, inputs)).outs as BridgeIsolationOutputs;
+    expect(fixed.missingRules).toEqual([]);
+
+    // A second declaration for br-a with other rules must not take these over.
+    const before = await ours();
+    await expect(bridgeIsolationProvider.create(await checked({ bridge: "br-a", isolated: false, icc: false }))).rejects.toThrow(
+      /isolation of bridge "br-a" on .*: rules tagged for bridge "br-a" .* already exist and are not this declaration's:\n  -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a/,
+    );
+    expect(await ours()).toEqual(before);
+    await bridgeIsolationProvider.delete!(id, fixed);
+    expect(await ours()).toEqual([]);
+  });
+});
