@@ -1,4 +1,5 @@
 import { bridgeIsolationProvider, BridgeIsolationInputs, BridgeIsolationOutputs } from "../../provider/resources/bridgeIsolation";
+import { egressProvider, EgressInputs } from "../../provider/resources/egress";
 import { TRANSPORTS, useHost } from "../support/hosts";
 import { addBridge, addContainer, iptablesSave, reaches } from "../support/handmadeContainers";
 
@@ -141,5 +142,38 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
     expect(await ours()).toEqual(before);
     await bridgeIsolationProvider.delete!(id, fixed);
     expect(await ours()).toEqual([]);
+  });
+
+  it("with Egress, all created and deleted at once: the host lock loses no rule, isolated bridges still get out, nothing is left", async () => {
+    const egress = async (bridge: string, subnet: string) =>
+      (await egressProvider.check!({}, { connection: host.connection, name: bridge, bridge, subnet })).inputs as EgressInputs;
+    const [ea, eb, ia, ib] = await Promise.all([
+      egressProvider.create(await egress("br-a", "172.20.0.0/16")),
+      egressProvider.create(await egress("br-b", "172.21.0.0/16")),
+      bridgeIsolationProvider.create(await checked({ bridge: "br-a", icc: false })),
+      bridgeIsolationProvider.create(await checked({ bridge: "br-b" })),
+    ]);
+    const tags = (await ours()).map((l) => /--comment "([^"]+)"/.exec(l)?.[1]).filter(Boolean);
+    expect(tags.sort()).toEqual([
+      ...["bridgelab:v1", "bridgelab:v1", "bridgelab:v1"], // the jumps from POSTROUTING, FORWARD and BRIDGELAB-FORWARD
+      "bridgelab:v1:egress:br-a",
+      "bridgelab:v1:egress:br-b",
+      "bridgelab:v1:icc:br-a",
+      ...["bridgelab:v1:isolation:br-a", "bridgelab:v1:isolation:br-a"],
+      ...["bridgelab:v1:isolation:br-b", "bridgelab:v1:isolation:br-b"],
+    ]);
+    expect(await reaches(host, "a1", "203.0.113.1")).toBe(true);
+    expect(await reaches(host, "b1", "203.0.113.1")).toBe(true);
+    expect(await reaches(host, "a1", B1)).toBe(false);
+    expect(ea.outs.ipForwardBefore).toBe(true); // set by hand in beforeAll: never turned off by bridgelab
+
+    await Promise.all([
+      egressProvider.delete!(ea.id, ea.outs),
+      egressProvider.delete!(eb.id, eb.outs),
+      bridgeIsolationProvider.delete!(ia.id, ia.outs),
+      bridgeIsolationProvider.delete!(ib.id, ib.outs),
+    ]);
+    expect(await ours()).toEqual([]);
+    expect((await host.sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-call-iptables; ls /run/bridgelab.sysctl.* 2>/dev/null || true")).split("\n").filter(Boolean)).toEqual(["1", "1"]);
   });
 });
