@@ -39,13 +39,17 @@ export const pidPath = (name: string) => `${PROC_DIR}/${name}.pid`;
 export const logPath = (name: string) => `${PROC_DIR}/${name}.log`;
 
 /**
- * Shell functions the scripts share.
- *   started PID   prints the start time of PID if it is alive (not a zombie), else nothing
- *   recorded      reads the pid file into $pid and $start (both empty when missing or malformed)
+ * Shell functions the scripts share, written with builtins only (no fork per call, so the
+ * waits below last what they say):
+ *   alive PID     true while PID exists and is not a zombie; leaves its stat fields after
+ *                 "(comm) " in $s (state first: field 3 of /proc/PID/stat)
+ *   started PID   prints the start time (field 22) of PID if it is alive, else nothing
+ *   recorded      reads the pid file into $pid and $start (pid empty when missing or malformed)
  */
 function prelude(name: string): string[] {
   return [
-    `started() { sed -n 's/^.*) //p' "/proc/$1/stat" 2>/dev/null | awk '$1 != "Z" && $1 != "X" { print $20 }'; }`,
+    `alive() { l=; read -r l 2>/dev/null < "/proc/$1/stat" || return 1; s=\${l##*") "}; case "\${s%% *}" in Z | X) return 1 ;; esac; }`,
+    `started() { alive "$1" || return 0; set -- $s; shift 19; echo "$1"; }`,
     `recorded() {`,
     `  pid=; start=`,
     `  if [ -f ${pidPath(name)} ]; then read -r pid start < ${pidPath(name)} || true; fi`,
@@ -63,9 +67,9 @@ function stopFunction(): string[] {
     `  recorded`,
     `  [ -n "$pid" ] && [ "$(started "$pid")" = "$start" ] || return 0`,
     `  kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true`,
-    `  i=0; while [ $i -lt ${tries} ] && [ -n "$(started "$pid")" ]; do sleep 0.1; i=$((i + 1)); done`,
+    `  i=0; while [ $i -lt ${tries} ] && alive "$pid"; do sleep 0.1; i=$((i + 1)); done`,
     `  kill -KILL -- -"$pid" 2>/dev/null || true`,
-    `  if [ -n "$(started "$pid")" ]; then kill -KILL "$pid" 2>/dev/null || true; fi`,
+    `  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi`,
     `  ${mark("stopped")}`,
     `}`,
   ];
@@ -112,19 +116,20 @@ export function processCreateScript(p: ProcessSpec): string {
     ["rm", "-f", pidPath(p.name)],
     startLine(p),
     "pid=$!",
-    armUndo(`kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid"; rm -f ${pidPath(p.name)} ${logPath(p.name)}`),
+    // set -e holds inside the trap too: every step but the last must not fail.
+    armUndo(`kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; rm -f ${pidPath(p.name)} ${logPath(p.name)}`),
     `start=$(started "$pid")`,
     `i=0`,
     `while [ $i -lt ${polls} ]; do`,
     `  sleep 0.05; i=$((i + 1))`,
-    `  if [ -z "$(started "$pid")" ]; then`,
+    `  if ! alive "$pid"; then`,
     `    echo "the process exited within ${START_WATCH_MS} ms of its start; the end of ${logPath(p.name)}:" >&2`,
     `    tail -n 20 ${logPath(p.name)} >&2`,
     `    exit 1`,
     `  fi`,
     `done`,
     // setsid ran in this very process (it forks only when called by a group leader), so the pid leads its session.
-    `[ "$(sed -n 's/^.*) //p' /proc/$pid/stat | awk '{ print $4 }')" = "$pid" ] || { echo "process $pid does not lead its own session" >&2; exit 1; }`,
+    `alive "$pid" && set -- $s && [ "$4" = "$pid" ] || { echo "process $pid does not lead its own session" >&2; exit 1; }`,
     `echo "$pid $start" > ${pidPath(p.name)}`,
     disarm(),
     ...readBack(),

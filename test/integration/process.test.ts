@@ -1,0 +1,118 @@
+import { helloServerCommand } from "../../provider/host/helloServer";
+import { netNamespaceProvider, NetNamespaceInputs, NetNamespaceOutputs } from "../../provider/resources/netNamespace";
+import { processProvider, ProcessInputs, ProcessOutputs } from "../../provider/resources/process";
+import { TRANSPORTS, useHost } from "../support/hosts";
+
+// Process against a real host, through each transport. What runs is observed from outside
+// the provider: /proc of the sandbox host (it shares the machine's pid namespace, so pids
+// are checked one by one, never by name).
+describe.each(TRANSPORTS)("Process over %s", (kind) => {
+  const host = useHost(kind, "it-proc");
+  describe("with netns0", () => {
+    let ns: NetNamespaceOutputs;
+    // Nested, so that netns0 is deleted before useHost's afterAll deletes the host.
+    beforeAll(async () => {
+      ns = (await netNamespaceProvider.create({ connection: host.connection, name: "netns0" } as NetNamespaceInputs)).outs as NetNamespaceOutputs;
+    });
+    afterAll(async () => {
+      if (ns) await netNamespaceProvider.delete!(ns.name, ns);
+    });
+
+    async function checked(news: Record<string, unknown>): Promise<ProcessInputs> {
+      const r = await processProvider.check!({}, { connection: host.connection, ...news });
+      expect(r.failures).toEqual([]);
+      return r.inputs as ProcessInputs;
+    }
+    /** State letter of a pid ("S", "R", "Z"...), or "" when it does not exist. */
+    const state = async (pid: number) => (await host.sh(`awk '{ print $3 }' /proc/${pid}/stat 2>/dev/null || true`)).trim();
+    const alive = async (pid: number) => !["", "Z", "X"].includes(await state(pid));
+    const files = async (name: string) => (await host.sh(`ls /run/bridgelab/proc/ 2>/dev/null | grep -x '${name}\\.[a-z]*' || true`)).split("\n").filter(Boolean).sort();
+
+    it("serves HTTP inside netns0, outlives the session that started it, and is stopped by delete", async () => {
+      const inputs = await checked({ name: "web", netns: "netns0", command: helloServerCommand(5000, "hello from netns0") });
+      const { id, outs } = await processProvider.create(inputs);
+      const p = outs as ProcessOutputs;
+      expect(id).toBe("web");
+      expect(p).toMatchObject({ name: "web", logPath: "/run/bridgelab/proc/web.log", pidPath: "/run/bridgelab/proc/web.pid" });
+      expect((await host.sh("cat /run/bridgelab/proc/web.pid")).trim()).toBe(`${p.pid} ${p.startTime}`);
+      expect((await host.sh(`readlink /proc/${p.pid}/ns/net`)).trim()).toBe(`net:[${ns.inode}]`);
+      // Leader of its own session and process group, so the transport's session ending does not touch it.
+      expect((await host.sh(`sed 's/^.*) //' /proc/${p.pid}/stat | awk '{ print $3, $4 }'`)).trim()).toBe(`${p.pid} ${p.pid}`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await alive(p.pid)).toBe(true);
+      // It listens in netns0 only: its loopback answers, the host's does not.
+      expect((await host.sh("ip netns exec netns0 sh -c \"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | socat -T5 - TCP:127.0.0.1:5000\"")).split("\n")).toEqual(["HTTP/1.0 200 OK", "", "hello from netns0", ""]);
+      expect((await host.sh("socat -T1 - TCP:127.0.0.1:5000 </dev/null 2>&1 || echo refused")).trim()).toMatch(/refused/i);
+      expect(await processProvider.read!(id, p)).toEqual({ id, props: p });
+
+      // A request forks a child in the same process group: delete stops the whole group.
+      await processProvider.delete!(id, p);
+      expect(await alive(p.pid)).toBe(false);
+      expect(await files("web")).toEqual([]);
+      expect(await processProvider.read!(id, p)).toEqual({ id: "", props: {} });
+      await expect(processProvider.delete!(id, p)).resolves.toBeUndefined();
+    });
+
+    it("a command that dies at once fails create with the end of its log and leaves nothing behind", async () => {
+      await expect(processProvider.create(await checked({ name: "broken", netns: "netns0", command: ["sh", "-c", "echo 'listen: address already in use' >&2; exit 3"] }))).rejects.toThrow(
+        /process "broken" on \S+: `.*` exited 1: the process exited within 300 ms of its start; the end of \/run\/bridgelab\/proc\/broken.log:\nlisten: address already in use/s,
+      );
+      expect(await files("broken")).toEqual([]);
+      await expect(processProvider.create(await checked({ name: "nosuch", command: ["/nonexistent/server", "--port", "1"] }))).rejects.toThrow(/nonexistent\/server.*No such file or directory/s);
+      expect(await files("nosuch")).toEqual([]);
+      await expect(processProvider.create(await checked({ name: "nons", netns: "nosuchns", command: ["sleep", "60"] }))).rejects.toThrow(/network namespace nosuchns does not exist/);
+    });
+
+    it("passes the command, env and workdir verbatim (quotes, spaces, $), and nothing of the caller's environment", async () => {
+      await host.sh("mkdir -p '/run/it proc/work dir'");
+      const inputs = await checked({
+        name: "env-check",
+        netns: "netns0",
+        command: ["sh", "-c", 'printf "%s|%s|%s\\n" "$GREETING" "$(pwd)" "$1"; env | cut -d= -f1 | sort | tr "\\n" " "; echo; exec sleep 600', "argv0", "it's a $(test)"],
+        env: { GREETING: `it's "quoted" $HOME \`x\`` },
+        workdir: "/run/it proc/work dir",
+      });
+      const p = (await processProvider.create(inputs)).outs as ProcessOutputs;
+      const log = (await host.sh("cat /run/bridgelab/proc/env-check.log")).split("\n");
+      expect(log[0]).toBe(`it's "quoted" $HOME \`x\`|/run/it proc/work dir|it's a $(test)`);
+      expect(log[1].trim().split(" ")).toEqual(expect.arrayContaining(["GREETING", "PATH"]));
+      expect(log[1]).not.toMatch(/JEST|NODE|BRIDGELAB|SSH_/);
+      await processProvider.delete!(p.name, p);
+      expect(await alive(p.pid)).toBe(false);
+      await host.sh("rm -rf '/run/it proc'");
+    });
+
+    it("read: a process killed by hand, or a pid file whose start time is not the live process's, is gone; delete never kills what is not ours", async () => {
+      const inputs = await checked({ name: "sleeper", command: ["sleep", "600"] }); // on the host itself
+      let p = (await processProvider.create(inputs)).outs as ProcessOutputs;
+      expect((await host.sh(`readlink /proc/${p.pid}/ns/net`)).trim()).toBe((await host.sh("readlink /proc/self/ns/net")).trim());
+      expect((await processProvider.read!(p.name, p)).id).toBe("sleeper");
+      await host.sh(`kill -9 ${p.pid}`);
+      expect(await processProvider.read!(p.name, p)).toEqual({ id: "", props: {} });
+      await processProvider.delete!(p.name, p);
+      expect(await files("sleeper")).toEqual([]);
+
+      // The pid now belongs to "someone else": same pid, another start time. Not ours.
+      p = (await processProvider.create(inputs)).outs as ProcessOutputs;
+      await host.sh(`echo '${p.pid} ${p.startTime - 1}' > /run/bridgelab/proc/sleeper.pid`);
+      expect(await processProvider.read!(p.name, p)).toEqual({ id: "", props: {} });
+      await processProvider.delete!(p.name, p);
+      expect(await alive(p.pid)).toBe(true);
+      await host.sh(`kill ${p.pid}`);
+    });
+
+    it("a process that ignores TERM is KILLed after the wait; a new create stops the one recorded before it", async () => {
+      const stubborn = await checked({ name: "stubborn", netns: "netns0", command: ["sh", "-c", "trap '' TERM; exec sleep 600"] });
+      const first = (await processProvider.create(stubborn)).outs as ProcessOutputs;
+      // An interrupted create or a lost state: create again under the same name.
+      const second = (await processProvider.create(stubborn)).outs as ProcessOutputs;
+      expect(second.pid).not.toBe(first.pid);
+      expect(await alive(first.pid)).toBe(false);
+      const t0 = Date.now();
+      await processProvider.delete!(second.name, second);
+      expect(Date.now() - t0).toBeGreaterThan(4500);
+      expect(Date.now() - t0).toBeLessThan(9000);
+      expect(await alive(second.pid)).toBe(false);
+    });
+  });
+});
