@@ -225,6 +225,10 @@ describe.each(TRANSPORTS)("VethPair over %s", (kind) => {
     expect(await vethPairProvider.read!(v.name, v)).toEqual({ id: "", props: {} });
     expect(await processProvider.read!(p.name, p)).toEqual({ id: "", props: {} });
     expect((await bridgeProvider.read!("br7", br)).id).toBe("br7");
+    // Deleting what the reboot already took (a destroy without refresh) succeeds.
+    await expect(processProvider.delete!(p.name, p)).resolves.toBeUndefined();
+    await expect(vethPairProvider.delete!(v.name, v)).resolves.toBeUndefined();
+    await expect(netNamespaceProvider.delete!(ns.name, ns)).resolves.toBeUndefined();
 
     // The engine drops them; the next `up` creates them again.
     const ns2 = (await netNamespaceProvider.create({ connection: host.connection, name: "nsboot" } as NetNamespaceInputs)).outs as NetNamespaceOutputs;
