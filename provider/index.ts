@@ -1,5 +1,9 @@
 // The library users import. Only re-exports.
 export * from "./resources/bridge";
+export * from "./resources/bridgeIsolation";
+export * from "./resources/egress";
 export * from "./resources/netNamespace";
+export * from "./resources/process";
+export * from "./resources/vethPair";
 export type { HostConnection, LocalConnection, SandboxConnection, SshConnection } from "./transport/connection";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
