@@ -1,0 +1,376 @@
+import { ChainKey, ensureChainLines, hostLockLines, listTaggedLine, pruneChainLines, ruleTag } from "./iptables";
+import type { Protocol } from "./portChecks";
+import { ANY_IP } from "./portChecks";
+import { shJoin } from "./quote";
+import { OwnedRule, applyRuleLine, removeRuleLine, rulePresentLine, sameOwnedRule, sweepTaggedLine } from "./ruleSet";
+import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
+import { sectionMarker as mark } from "./sections";
+
+/**
+ * Scripts for Docker-style port publishing: HOST_IP:HOST_PORT on the host reaches
+ * ADDRESS:PORT inside a container on BRIDGE. Seed 004 writes the DNAT by hand into
+ * PREROUTING and OUTPUT; Docker (seed 002) writes it into its DOCKER chain, entered from
+ * both. bridgelab writes the same rules into its own chains (iptables.ts), each with the
+ * mapping's tag. `docker run -p 8080:5000` on br0 with the container at 172.18.0.10 becomes:
+ *
+ *   *nat
+ *   -A BRIDGELAB-POSTROUTING -s 172.18.0.10/32 -d 172.18.0.10/32 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v1:publish:web" -j MASQUERADE
+ *   -A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 -d 172.18.0.10/32 -o br0 -p tcp -m tcp --dport 5000 -m conntrack --ctstate DNAT -m comment --comment "bridgelab:v1:publish:web" -j MASQUERADE
+ *   -A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000
+ *   *filter
+ *   -A BRIDGELAB-FORWARD -d 172.18.0.10/32 ! -i br0 -o br0 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v1:publish:web" -j ACCEPT
+ *   -A BRIDGELAB-FORWARD -d 172.18.0.10/32 -i br0 -o br0 -p tcp -m tcp --dport 5000 -m conntrack --ctstate DNAT -m comment --comment "bridgelab:v1:publish:web" -j ACCEPT
+ *   -A BRIDGELAB-FORWARD -s 172.18.0.10/32 -i br0 -p tcp -m tcp --sport 5000 -m conntrack --ctstate DNAT --ctdir REPLY -m comment --comment "bridgelab:v1:publish:web" -j ACCEPT
+ *
+ * - DNAT: Docker's rule without `! -i br0` (there is no userland proxy: hairpin traffic
+ *   from the bridge must be DNATed too); `-d HOST_IP/32` unless published on 0.0.0.0.
+ *   BRIDGELAB-DNAT is entered from PREROUTING (from outside and from containers) and from
+ *   OUTPUT (the host itself), for local destinations only.
+ * - The first FORWARD ACCEPT is Docker's; with the second and third (DNATed hairpin
+ *   traffic, and replies of DNATed flows) the mapping works even when FORWARD's policy is
+ *   DROP and nothing else accepts the bridge's traffic.
+ * - The first MASQUERADE is Docker's (a container reaching itself through the host port).
+ *   The second covers another container on the bridge reaching the host port: without it
+ *   the server would answer the client directly across the bridge, from ADDRESS:PORT
+ *   instead of HOST_IP:HOST_PORT, and the client would drop the reply. With br_netfilter
+ *   (`net.bridge.bridge-nf-call-iptables=1`) conntrack un-NATs such replies on the bridge,
+ *   without it nothing does: the MASQUERADE makes both settings work.
+ *
+ * Host ports: a static port is refused when another mapping's DNAT or a listening socket
+ * holds it (Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated"); port 0
+ * takes the lowest free port of /proc/sys/net/ipv4/ip_local_port_range, as Docker and the
+ * ECS agent allocate from the ephemeral range. Both happen inside the host-wide lock, in the
+ * script that writes the rules, so concurrent mappings never get the same port.
+ *
+ * Values must have passed the checks in portChecks.ts / validateNetfilter.ts.
+ */
+export interface PublishSpec {
+  /** NAME in the tag bridgelab:v1:publish:NAME. */
+  name: string;
+  protocol: Protocol;
+  /** "0.0.0.0" for every local address. */
+  hostIp: string;
+  /** 1–65535, or 0: allocate from ip_local_port_range (create only). */
+  hostPort: number;
+  /** The container's IPv4 address. */
+  address: string;
+  /** The container's port. */
+  port: number;
+  /** The bridge the container sits on. */
+  bridge: string;
+  /** The bridge's subnet (network address); absent: read from the bridge's kernel route. */
+  subnet?: string;
+}
+
+/** A mapping as it stands on a host: its host port and subnet known. */
+export interface PlacedMapping extends PublishSpec {
+  subnet: string;
+}
+
+export const PUBLISH_KIND = "publish";
+
+export function publishTag(name: string): string {
+  return ruleTag(PUBLISH_KIND, name);
+}
+
+/** A static host port is held by another mapping or a listening socket. */
+export const EXIT_ALLOCATED = 76;
+/** No free port left in ip_local_port_range for a dynamic host port. */
+export const EXIT_EXHAUSTED = 77;
+/** No subnet given and the bridge has no IPv4 kernel route to take it from. */
+export const EXIT_NO_SUBNET = 78;
+
+/**
+ * Words standing for values a create/update script learns on the host; the script text
+ * turns them into its shell variables. '@' needs no quoting, so they survive shJoin as is.
+ */
+const HOST_PORT_WORD = "@HOST_PORT@";
+const SUBNET_WORD = "@SUBNET@";
+
+function withVariables(text: string): string {
+  return text.split(HOST_PORT_WORD).join('"$host_port"').split(SUBNET_WORD).join('"$subnet"');
+}
+
+/** The chains a mapping writes to, in the order they are ensured (pruned in reverse). */
+const CHAIN_KEYS: ChainKey[] = ["dnat", "postrouting", "forward"];
+
+/**
+ * The six rules of a mapping, in the order they are added: the DNAT goes in last (the
+ * mapping is live only once everything it needs is in place) and out first.
+ * `hostPort` and `subnet` may be the script's words (create/update, learnt on the host).
+ */
+export function publishRules(m: Omit<PublishSpec, "hostPort" | "subnet"> & { hostPort: number | string; subnet: string }): OwnedRule[] {
+  const tag = publishTag(m.name);
+  const p = m.protocol;
+  const addr = `${m.address}/32`;
+  const proto = ["-p", p, "-m", p];
+  const rules: Array<OwnedRule["rule"]> = [
+    { chain: "forward", spec: ["-d", addr, "!", "-i", m.bridge, "-o", m.bridge, ...proto, "--dport", String(m.port), "-j", "ACCEPT"] },
+    { chain: "forward", spec: ["-d", addr, "-i", m.bridge, "-o", m.bridge, ...proto, "--dport", String(m.port), "-m", "conntrack", "--ctstate", "DNAT", "-j", "ACCEPT"] },
+    { chain: "forward", spec: ["-s", addr, "-i", m.bridge, ...proto, "--sport", String(m.port), "-m", "conntrack", "--ctstate", "DNAT", "--ctdir", "REPLY", "-j", "ACCEPT"] },
+    { chain: "postrouting", spec: ["-s", addr, "-d", addr, ...proto, "--dport", String(m.port), "-j", "MASQUERADE"] },
+    { chain: "postrouting", spec: ["-s", m.subnet, "-d", addr, "-o", m.bridge, ...proto, "--dport", String(m.port), "-m", "conntrack", "--ctstate", "DNAT", "-j", "MASQUERADE"] },
+    {
+      chain: "dnat",
+      spec: [...(m.hostIp === ANY_IP ? [] : ["-d", `${m.hostIp}/32`]), ...proto, "--dport", String(m.hostPort), "-j", "DNAT", "--to-destination", `${m.address}:${m.port}`],
+    },
+  ];
+  return rules.map((rule) => ({ rule, tag }));
+}
+
+/** The rules as the create/update scripts write them: host port and subnet from the script's variables. */
+function scriptRules(m: PublishSpec): OwnedRule[] {
+  return publishRules({ ...m, hostPort: HOST_PORT_WORD, subnet: SUBNET_WORD });
+}
+
+// --- what the host holds -------------------------------------------------------------
+
+/** Every rule carrying the tag, in our three chains, as `iptables -S` prints them. */
+function listTagged(tag: string): string {
+  return CHAIN_KEYS.map((k) => listTaggedLine(k, tag)).join("; ");
+}
+
+/** Sections: present (1/0 per declared rule, in publishRules order), rules (every tagged rule). */
+function readBack(rules: OwnedRule[], tag: string): Line[] {
+  return [mark("present"), ...rules.map(rulePresentLine), mark("rules"), listTagged(tag)];
+}
+
+/**
+ * DNAT rules of other mappings (a NAME other than SELF) holding PORT for PROTO on IP: prints
+ * `NAME DEST-IP TO` for each. Rules without -d hold every address, and so does ip 0.0.0.0.
+ */
+export const AWK_HELD_BY_RULE = [
+  '/ -j DNAT / { d = "0.0.0.0"; p = ""; dp = ""; c = ""; to = ""',
+  '  for (i = 1; i < NF; i++) { if ($i == "-d") d = $(i + 1); else if ($i == "-p") p = $(i + 1); else if ($i == "--dport") dp = $(i + 1); else if ($i == "--comment") c = $(i + 1); else if ($i == "--to-destination") to = $(i + 1) }',
+  '  sub(/\\/32$/, "", d); gsub(/"/, "", c); sub(/^bridgelab:v1:publish:/, "", c)',
+  '  if (p == proto && dp == port && c != self && (d == "0.0.0.0" || ip == "0.0.0.0" || d == ip)) print c, d, to }',
+].join("\n");
+
+/** Listening sockets (`ss -Hln[tu]`) on PORT that a mapping on IP would shadow: wildcard, same address, or any address when IP is 0.0.0.0. */
+export const AWK_HELD_BY_SOCKET = [
+  '{ a = $4; n = split(a, parts, ":"); pt = parts[n]; sub(/:[^:]*$/, "", a); sub(/%.*$/, "", a); gsub(/\\[|\\]/, "", a); sub(/^::ffff:/, "", a)',
+  '  if (pt == port && (ip == "0.0.0.0" || a == "0.0.0.0" || a == "*" || a == "::" || a == ip)) print }',
+].join("\n");
+
+/** Host ports of every DNAT rule of ours for PROTO. */
+export const AWK_RULE_PORTS = '/ -j DNAT / { p = ""; dp = ""; for (i = 1; i < NF; i++) { if ($i == "-p") p = $(i + 1); else if ($i == "--dport") dp = $(i + 1) } if (p == proto) print dp }';
+/** Ports of listening sockets. */
+export const AWK_SOCKET_PORTS = '{ n = split($4, parts, ":"); print parts[n] }';
+/** The lowest port from LO to HI not read on stdin. */
+export const AWK_FIRST_FREE = "{ used[$1] = 1 } END { for (p = lo; p <= hi; p++) if (!(p in used)) { print p; exit } }";
+
+const ssListen = (p: Protocol, withProcess = false) => `ss -Hln${p === "tcp" ? "t" : "u"}${withProcess ? "p" : ""} 2>/dev/null`;
+const dnatRules = "iptables -w -t nat -S BRIDGELAB-DNAT 2>/dev/null";
+
+/**
+ * Refuse $host_port when another mapping or a listening socket holds it: print the holders
+ * under `allocated-rule` / `allocated-socket` and exit EXIT_ALLOCATED, before any change.
+ */
+function allocatedGuardLines(m: PublishSpec): string[] {
+  const vars = (extra: string[] = []) => [...extra, "-v", `proto=${m.protocol}`, "-v", 'port=@HOST_PORT@', "-v", `ip=${m.hostIp}`];
+  return [
+    `held_rule=$(${dnatRules} | ${shJoin(["awk", ...vars(["-v", `self=${m.name}`]), AWK_HELD_BY_RULE])})`,
+    `held_socket=$(${ssListen(m.protocol)} | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])})`,
+    `if [ -n "$held_rule$held_socket" ]; then`,
+    `  ${mark("allocated-rule")}; [ -z "$held_rule" ] || printf '%s\\n' "$held_rule"`,
+    `  ${mark("allocated-socket")}; [ -z "$held_socket" ] || ${ssListen(m.protocol, true)} | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])}`,
+    `  exit ${EXIT_ALLOCATED}`,
+    `fi`,
+  ];
+}
+
+/** Set $host_port: the declared port (checked), or the lowest free one of ip_local_port_range. */
+function hostPortLines(m: PublishSpec): string[] {
+  if (m.hostPort !== 0) return [`host_port=${m.hostPort}`, ...allocatedGuardLines(m)];
+  return [
+    // Not `read lo hi < FILE`: dash reads a byte at a time, and a sysctl file gives EOF after the first.
+    "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
+    `host_port=$({ ${dnatRules} | ${shJoin(["awk", "-v", `proto=${m.protocol}`, AWK_RULE_PORTS])}; ${ssListen(m.protocol)} | ${shJoin(["awk", AWK_SOCKET_PORTS])}; } | awk -v lo="$lo" -v hi="$hi" ${shJoin([AWK_FIRST_FREE])})`,
+    `if [ -z "$host_port" ]; then ${mark("exhausted")}; echo "$lo $hi"; exit ${EXIT_EXHAUSTED}; fi`,
+  ];
+}
+
+/** Set $subnet: the declared one, or the bridge's kernel route (`172.18.0.0/16 proto kernel scope link src 172.18.0.1`). */
+function subnetLines(m: PublishSpec): string[] {
+  if (m.subnet) return [`subnet=${m.subnet}`];
+  return [
+    `subnet=$(ip -4 route show dev ${m.bridge} proto kernel scope link 2>/dev/null | awk 'NR == 1 { print $1 }')`,
+    `if [ -z "$subnet" ]; then ${mark("no-subnet")}; exit ${EXIT_NO_SUBNET}; fi`,
+  ];
+}
+
+/**
+ * Drop the conntrack entries of a mapping, so an established flow (UDP above all) does not
+ * keep reaching it once its rules are gone or changed:
+ *
+ *   conntrack -D -p tcp --orig-port-dst 8080 --reply-src 172.18.0.10 --reply-port-src 5000 --dst-nat
+ *
+ * "0 flow entries have been deleted" (exit 1) is success. Other failures, or no conntrack
+ * tool on the host, are reported under a section and do not fail the script.
+ */
+function conntrackFlushLines(m: PlacedMapping): string[] {
+  const argv = [
+    "conntrack", "-D", "-p", m.protocol,
+    ...(m.hostIp === ANY_IP ? [] : ["--orig-dst", m.hostIp]),
+    "--orig-port-dst", String(m.hostPort), "--reply-src", m.address, "--reply-port-src", String(m.port), "--dst-nat",
+  ];
+  return [
+    "if command -v conntrack >/dev/null 2>&1; then",
+    `  ct=$(${shJoin(argv)} 2>&1 >/dev/null) || case "$ct" in *" 0 flow entries"*) ;; *) ${mark("conntrack-error")}; printf '%s\\n' "$ct" ;; esac`,
+    `else ${mark("no-conntrack")}; fi`,
+  ];
+}
+
+// --- scripts ---------------------------------------------------------------------------
+
+/**
+ * All-or-nothing create under the host lock. Rules already carrying our tag are printed
+ * under `exists` (exit EXIT_EXISTS): the caller adopts them when they are this mapping,
+ * left by an interrupted create, and refuses otherwise. Then the subnet and host port are
+ * settled (refusing a held static port, EXIT_ALLOCATED; an exhausted range, EXIT_EXHAUSTED),
+ * the rules go in, and a failure removes them again. Prints `placed` ("HOST_PORT SUBNET").
+ */
+export function portPublishCreateScript(m: PublishSpec): string {
+  const rules = scriptRules(m);
+  const tag = publishTag(m.name);
+  return withVariables(
+    script([
+      "set -u",
+      ...hostLockLines(),
+      `tagged=$(${listTagged(tag)})`,
+      `if [ -n "$tagged" ]; then ${mark("exists")}; printf '%s\\n' "$tagged"; exit ${EXIT_EXISTS}; fi`,
+      ...subnetLines(m),
+      ...hostPortLines(m),
+      "set -e",
+      `publish_undo() { set +e; ${[...rules].reverse().map(removeRuleLine).join("; ")}; ${[...CHAIN_KEYS].reverse().flatMap(pruneChainLines).join("; ")}; }`,
+      armUndo("publish_undo"),
+      ...CHAIN_KEYS.flatMap(ensureChainLines),
+      ...rules.map(applyRuleLine),
+      disarm(),
+      mark("placed"),
+      'echo "$host_port $subnet"',
+      ...readBack(rules, tag),
+    ]),
+  );
+}
+
+/**
+ * In place, under the host lock: from `from` (the stored mapping; absent when adopting rules
+ * left by an interrupted create) to `to`, whose host port is settled (an update never
+ * reallocates). The port is checked again against other mappings and sockets. New rules go
+ * in before old ones come out; a failure puts the old rules back. When the container side
+ * changed, the old mapping's conntrack entries are dropped. Also repairs drift: a declared
+ * rule deleted by hand is added again.
+ */
+export function portPublishUpdateScript(to: PublishSpec, from?: PlacedMapping): string {
+  if (to.hostPort === 0) throw new Error("portPublishUpdateScript: the host port must be settled (an update never reallocates)");
+  const rules = scriptRules(to);
+  const old = from ? publishRules(from) : [];
+  const tag = publishTag(to.name);
+  const containerMoved = from !== undefined && (from.address !== to.address || from.port !== to.port || from.protocol !== to.protocol);
+  return withVariables(
+    script([
+      "set -u",
+      ...hostLockLines(),
+      ...subnetLines(to),
+      ...hostPortLines(to),
+      "set -e",
+      `publish_undo() { set +e; ${[...rules].reverse().map(removeRuleLine).join("; ")}; ${old.map(applyRuleLine).join("; ") || ":"}; }`,
+      armUndo("publish_undo"),
+      ...CHAIN_KEYS.flatMap(ensureChainLines),
+      ...rules.map(applyRuleLine),
+      ...(from ? staleRuleLines(from, rules) : []),
+      disarm(),
+      ...(containerMoved ? conntrackFlushLines(from!) : []),
+      mark("placed"),
+      'echo "$host_port $subnet"',
+      ...readBack(rules, tag),
+    ]),
+  );
+}
+
+/**
+ * Remove the old mapping's rules that are not among the new ones. publishRules always gives
+ * the same six rules in the same order, so old rule i is compared with new rule i. Where the
+ * new rule uses a value the script learns ($subnet, $host_port), the comparison happens in
+ * the script: removing an old rule identical to a new one would remove the new one too.
+ */
+function staleRuleLines(from: PlacedMapping, rules: OwnedRule[]): string[] {
+  const lines: string[] = [];
+  publishRules(from).forEach((r, i) => {
+    const n = rules[i];
+    const learnt = n.rule.spec.includes(SUBNET_WORD) || n.rule.spec.includes(HOST_PORT_WORD);
+    const asOld: OwnedRule = { ...n, rule: { ...n.rule, spec: n.rule.spec.map((w) => (w === SUBNET_WORD ? from.subnet : w === HOST_PORT_WORD ? String(from.hostPort) : w)) } };
+    if (!sameOwnedRule(asOld, r)) lines.push(removeRuleLine(r));
+    else if (learnt) lines.push(`if [ "$subnet" != ${from.subnet} ] || [ "$host_port" != ${from.hostPort} ]; then ${removeRuleLine(r)}; fi`);
+  });
+  return lines;
+}
+
+/** What the host holds for a placed mapping: `present` and `rules` sections. No lock: it only reads. */
+export function portPublishReadScript(m: PlacedMapping): string {
+  return script(readBack(publishRules(m), publishTag(m.name)));
+}
+
+/**
+ * Idempotent, under the host lock: remove the mapping's rules (the DNAT first), any other
+ * rule carrying its tag, our chains and their jumps when no rule is left in them, and the
+ * mapping's conntrack entries.
+ */
+export function portPublishDeleteScript(m: PlacedMapping): string {
+  const rules = publishRules(m);
+  const tag = publishTag(m.name);
+  return script([
+    "set -eu",
+    ...hostLockLines(),
+    ...[...rules].reverse().map(removeRuleLine),
+    ...CHAIN_KEYS.map((k) => sweepTaggedLine(k, tag)),
+    ...[...CHAIN_KEYS].reverse().flatMap(pruneChainLines),
+    ...conntrackFlushLines(m),
+    mark("deleted"),
+  ]);
+}
+
+// --- parsing -------------------------------------------------------------------------------
+
+/** A DNAT rule of ours as `iptables -S` prints it, read back into the mapping it publishes. */
+export interface ParsedDnat {
+  name: string;
+  protocol: string;
+  hostIp: string;
+  hostPort: number;
+  address: string;
+  port: number;
+}
+
+/**
+ * Parse `-A BRIDGELAB-DNAT [-d 198.51.100.2/32] -p tcp -m tcp --dport 8080 -m comment
+ * --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000`.
+ */
+export function parsePublishDnat(line: string): ParsedDnat | undefined {
+  const w = line.trim().split(/\s+/);
+  if (w[0] !== "-A" || w[1] !== "BRIDGELAB-DNAT" || !w.includes("DNAT")) return undefined;
+  const after = (flag: string) => {
+    const i = w.indexOf(flag);
+    return i >= 0 ? w[i + 1] : undefined;
+  };
+  const comment = after("--comment")?.replace(/^"|"$/g, "");
+  const to = after("--to-destination")?.match(/^(\d+\.\d+\.\d+\.\d+):(\d+)$/);
+  const prefix = `bridgelab:v1:${PUBLISH_KIND}:`;
+  const dport = Number(after("--dport"));
+  if (!comment?.startsWith(prefix) || !to || !Number.isInteger(dport)) return undefined;
+  return {
+    name: comment.slice(prefix.length),
+    protocol: after("-p") ?? "",
+    hostIp: after("-d")?.replace(/\/32$/, "") ?? ANY_IP,
+    hostPort: dport,
+    address: to[1],
+    port: Number(to[2]),
+  };
+}
+
+/** The `placed` section: "HOST_PORT SUBNET". */
+export function parsePlaced(section: string | undefined): { hostPort: number; subnet: string } | undefined {
+  const m = (section ?? "").trim().match(/^(\d+) (\S+)$/);
+  return m ? { hostPort: Number(m[1]), subnet: m[2] } : undefined;
+}

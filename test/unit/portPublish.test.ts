@@ -1,0 +1,251 @@
+import { execFileSync } from "node:child_process";
+import {
+  AWK_FIRST_FREE,
+  AWK_HELD_BY_RULE,
+  AWK_HELD_BY_SOCKET,
+  AWK_RULE_PORTS,
+  AWK_SOCKET_PORTS,
+  PublishSpec,
+  parsePlaced,
+  parsePublishDnat,
+  portPublishCreateScript,
+  portPublishDeleteScript,
+  portPublishReadScript,
+  portPublishUpdateScript,
+  publishRules,
+} from "../../provider/host/portPublishScripts";
+import { ownedRuleArgs } from "../../provider/host/ruleSet";
+import { UNKNOWN } from "../../provider/resources/contract";
+import { claimsOverlap, forgetPortClaims } from "../../provider/resources/portClaims";
+import { PortPublishOutputs, portPublishProvider } from "../../provider/resources/portPublish";
+import { describeScriptFixtures } from "../support/scriptFixtures";
+
+const web: PublishSpec = { name: "web", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, address: "172.18.0.10", port: 5000, bridge: "br0" };
+const placed = { ...web, subnet: "172.18.0.0/16" };
+const dns: PublishSpec = { name: "dns", protocol: "udp", hostIp: "198.51.100.2", hostPort: 0, address: "172.18.0.20", port: 53, bridge: "br0", subnet: "172.18.0.0/16" };
+
+describeScriptFixtures("port publish scripts match their fixtures", {
+  "portpublish-create-static.sh": portPublishCreateScript(web),
+  "portpublish-create-dynamic-udp-hostip.sh": portPublishCreateScript(dns),
+  "portpublish-update-port.sh": portPublishUpdateScript({ ...web, port: 5001 }, placed),
+  "portpublish-update-adopt.sh": portPublishUpdateScript({ ...dns, hostPort: 32768 }),
+  "portpublish-read.sh": portPublishReadScript(placed),
+  "portpublish-delete.sh": portPublishDeleteScript(placed),
+  "portpublish-delete-udp-hostip.sh": portPublishDeleteScript({ ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }),
+});
+
+// Generated rules against literal argv, as the CNI portmap tests do: what reaches iptables.
+describe("port publish rules", () => {
+  it("publish 0.0.0.0:8080 → 172.18.0.10:5000/tcp on br0: Docker's rules plus hairpin and reply accepts, in our chains, DNAT last", () => {
+    const tag = ["-m", "comment", "--comment", "bridgelab:v1:publish:web"];
+    expect(publishRules(placed).map(ownedRuleArgs)).toEqual([
+      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-d", "172.18.0.10/32", "!", "-i", "br0", "-o", "br0", "-p", "tcp", "-m", "tcp", "--dport", "5000", ...tag, "-j", "ACCEPT"],
+      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-d", "172.18.0.10/32", "-i", "br0", "-o", "br0", "-p", "tcp", "-m", "tcp", "--dport", "5000", "-m", "conntrack", "--ctstate", "DNAT", ...tag, "-j", "ACCEPT"],
+      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-s", "172.18.0.10/32", "-i", "br0", "-p", "tcp", "-m", "tcp", "--sport", "5000", "-m", "conntrack", "--ctstate", "DNAT", "--ctdir", "REPLY", ...tag, "-j", "ACCEPT"],
+      ["iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-POSTROUTING", "-s", "172.18.0.10/32", "-d", "172.18.0.10/32", "-p", "tcp", "-m", "tcp", "--dport", "5000", ...tag, "-j", "MASQUERADE"],
+      ["iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-POSTROUTING", "-s", "172.18.0.0/16", "-d", "172.18.0.10/32", "-o", "br0", "-p", "tcp", "-m", "tcp", "--dport", "5000", "-m", "conntrack", "--ctstate", "DNAT", ...tag, "-j", "MASQUERADE"],
+      ["iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-DNAT", "-p", "tcp", "-m", "tcp", "--dport", "8080", ...tag, "-j", "DNAT", "--to-destination", "172.18.0.10:5000"],
+    ]);
+  });
+
+  it("a host IP adds -d HOSTIP/32 to the DNAT only, as seed 004's `-d 172.16.0.2`; udp matches with -m udp", () => {
+    const rules = publishRules({ ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }).map(ownedRuleArgs);
+    expect(rules[5]).toEqual([
+      "iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-DNAT", "-d", "198.51.100.2/32", "-p", "udp", "-m", "udp", "--dport", "32768",
+      "-m", "comment", "--comment", "bridgelab:v1:publish:dns", "-j", "DNAT", "--to-destination", "172.18.0.20:53",
+    ]);
+    expect(rules[0]).toEqual([
+      "iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-d", "172.18.0.20/32", "!", "-i", "br0", "-o", "br0", "-p", "udp", "-m", "udp", "--dport", "53",
+      "-m", "comment", "--comment", "bridgelab:v1:publish:dns", "-j", "ACCEPT",
+    ]);
+    expect(rules.slice(0, 5).some((r) => r.includes("198.51.100.2/32"))).toBe(false);
+  });
+
+  it("create and update scripts never reallocate in update, and write the learnt port and subnet as shell variables", () => {
+    expect(() => portPublishUpdateScript({ ...web, hostPort: 0 }, placed)).toThrow(/host port must be settled/);
+    const s = portPublishCreateScript({ ...web, hostPort: 0 });
+    expect(s).toContain('--dport "$host_port"');
+    expect(s).toContain('-s "$subnet"');
+    expect(s).not.toContain("@HOST_PORT@");
+  });
+});
+
+// The awk programs the scripts run on the host, fed what iptables -S and ss print.
+describe("host-side port accounting", () => {
+  const awk = (vars: Record<string, string>, program: string, input: string) =>
+    execFileSync("awk", [...Object.entries(vars).flatMap(([k, v]) => ["-v", `${k}=${v}`]), program], { input, encoding: "utf8" });
+  const dnatChain = [
+    "-N BRIDGELAB-DNAT",
+    '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000',
+    '-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p tcp -m tcp --dport 9090 -m comment --comment "bridgelab:v1:publish:api" -j DNAT --to-destination 172.18.0.11:80',
+    '-A BRIDGELAB-DNAT -p udp -m udp --dport 40000 -m comment --comment "bridgelab:v1:publish:dns" -j DNAT --to-destination 172.18.0.20:53',
+  ].join("\n");
+  const held = (name: string, port: string, ip: string, proto = "tcp") => awk({ self: name, proto, port, ip }, AWK_HELD_BY_RULE, dnatChain).trim();
+
+  it("a DNAT on 0.0.0.0 holds the port for every address; one on an address holds it for that address and 0.0.0.0", () => {
+    expect(held("other", "8080", "0.0.0.0")).toBe("web 0.0.0.0 172.18.0.10:5000");
+    expect(held("other", "8080", "198.51.100.2")).toBe("web 0.0.0.0 172.18.0.10:5000");
+    expect(held("other", "9090", "198.51.100.2")).toBe("api 198.51.100.2 172.18.0.11:80");
+    expect(held("other", "9090", "0.0.0.0")).toBe("api 198.51.100.2 172.18.0.11:80");
+    expect(held("other", "9090", "172.18.0.1")).toBe("");
+    expect(held("other", "8080", "0.0.0.0", "udp")).toBe("");
+    // A mapping never holds a port against itself (update re-checks its own port).
+    expect(held("web", "8080", "0.0.0.0")).toBe("");
+  });
+
+  const ss = [
+    "LISTEN 0      5      198.51.100.2:9093 0.0.0.0:* ",
+    "LISTEN 0      5         127.0.0.1:9090 0.0.0.0:* ",
+    "LISTEN 0      5                 *:9091       *:* ",
+    "LISTEN 0      4096           [::]:9092    [::]:* ",
+    "LISTEN 0      4096   [::ffff:198.51.100.2]:9094    *:* ",
+    "UNCONN 0      0      172.18.0.1%br0:53 0.0.0.0:* ",
+  ].join("\n");
+  const socket = (port: string, ip: string) => awk({ port, ip }, AWK_HELD_BY_SOCKET, ss).trim().split(/\s+/)[3] ?? "";
+
+  it("a listening socket holds the port when it listens on a wildcard, on the mapping's address, or the mapping is on 0.0.0.0", () => {
+    expect(socket("9093", "0.0.0.0")).toBe("198.51.100.2:9093");
+    expect(socket("9093", "198.51.100.2")).toBe("198.51.100.2:9093");
+    expect(socket("9093", "172.18.0.1")).toBe("");
+    expect(socket("9090", "0.0.0.0")).toBe("127.0.0.1:9090");
+    expect(socket("9091", "198.51.100.2")).toBe("*:9091");
+    expect(socket("9092", "198.51.100.2")).toBe("[::]:9092");
+    expect(socket("9094", "198.51.100.2")).toBe("[::ffff:198.51.100.2]:9094");
+    expect(socket("53", "172.18.0.1")).toBe("172.18.0.1%br0:53");
+    expect(socket("909", "0.0.0.0")).toBe("");
+  });
+
+  it("a dynamic port is the lowest of the range that no DNAT of the protocol and no listening socket uses", () => {
+    const used = awk({ proto: "tcp" }, AWK_RULE_PORTS, dnatChain) + awk({}, AWK_SOCKET_PORTS, ss);
+    expect(used.trim().split("\n")).toEqual(["8080", "9090", "9093", "9090", "9091", "9092", "9094", "53"]);
+    expect(awk({ lo: "9090", hi: "9099" }, AWK_FIRST_FREE, used).trim()).toBe("9095");
+    expect(awk({ lo: "9090", hi: "9094" }, AWK_FIRST_FREE, used).trim()).toBe("");
+    expect(awk({ lo: "40000", hi: "40009" }, AWK_FIRST_FREE, awk({ proto: "udp" }, AWK_RULE_PORTS, dnatChain)).trim()).toBe("40001");
+  });
+});
+
+describe("parsers", () => {
+  it("read a DNAT rule of ours back into its mapping", () => {
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p udp -m udp --dport 40000 -m comment --comment "bridgelab:v1:publish:dns" -j DNAT --to-destination 172.18.0.20:53')).toEqual({
+      name: "dns",
+      protocol: "udp",
+      hostIp: "198.51.100.2",
+      hostPort: 40000,
+      address: "172.18.0.20",
+      port: 53,
+    });
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000')?.hostIp).toBe("0.0.0.0");
+    expect(parsePublishDnat('-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment "bridgelab:v1:egress:lab" -j MASQUERADE')).toBeUndefined();
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:egress:x" -j DNAT --to-destination 172.18.0.10:5000')).toBeUndefined();
+  });
+  it("read the placed section", () => {
+    expect(parsePlaced("32768 172.18.0.0/16")).toEqual({ hostPort: 32768, subnet: "172.18.0.0/16" });
+    expect(parsePlaced("")).toBeUndefined();
+  });
+});
+
+describe("PortPublish check", () => {
+  let n = 0;
+  // A host of its own per test: the claims table is process-wide.
+  const host = () => ({ kind: "sandbox", name: `unit-pp-${n++}` });
+  const check = (news: Record<string, unknown>, connection: unknown = host()) =>
+    portPublishProvider.check!({}, { connection, name: "web", address: "172.18.0.10", port: 5000, bridge: "br0", ...news });
+
+  it("fills Docker's defaults: tcp, 0.0.0.0, a dynamic host port", async () => {
+    const r = await check({});
+    expect(r.failures).toEqual([]);
+    expect(r.inputs).toMatchObject({ protocol: "tcp", hostIp: "0.0.0.0", hostPort: 0 });
+    expect(r.inputs).not.toHaveProperty("subnet");
+  });
+
+  it.each([
+    ["port", { port: 0 }, /^port 0 must be an integer from 1 to 65535 \(only hostPort may be 0, for a dynamic port\)$/],
+    ["port", { port: 65536 }, /^port 65536 must be an integer from 1 to 65535/],
+    ["port", { port: "80" }, /^port "80" must be an integer/],
+    ["hostPort", { hostPort: 65536 }, /^hostPort 65536 must be an integer from 1 to 65535, or 0 for a dynamic port from the host's ip_local_port_range$/],
+    ["hostPort", { hostPort: -1 }, /^hostPort -1 must be an integer from 1 to 65535, or 0/],
+    ["hostPort", { hostPort: 80.5 }, /^hostPort 80.5 must be an integer/],
+    ["protocol", { protocol: "sctp" }, /^protocol "sctp" must be "tcp" or "udp"/],
+    ["hostIp", { hostIp: "1.2.3" }, /^hostIp "1.2.3" is not an IPv4 address in four decimal parts like "198.51.100.2" \(or "0.0.0.0" for every address of the host\)$/],
+    ["hostIp", { hostIp: "::" }, /^hostIp "::" is not an IPv4 address/],
+    ["hostIp", { hostIp: "127.0.0.1" }, /^hostIp "127.0.0.1" is a loopback address; DNAT does not apply to 127.0.0.0\/8/],
+    ["hostIp", { hostIp: "224.0.0.1" }, /^hostIp "224.0.0.1" is a multicast address/],
+    ["address", { address: "172.18.0.300" }, /^address "172.18.0.300" is not an IPv4 address in four decimal parts like "172.18.0.10"$/],
+    ["address", { address: "0.0.0.0" }, /^address "0.0.0.0" is an unspecified address; give the container's own IPv4 address/],
+    ["address", { address: "172.18.0.10/16" }, /^address "172.18.0.10\/16" is not an IPv4 address/],
+    ["bridge", { bridge: "a-very-long-bridge" }, /^bridge "a-very-long-bridge" is 18 bytes long/],
+    ["subnet", { subnet: "172.18.0.1/16" }, /^subnet "172.18.0.1\/16" is not a network address.*did you mean "172.18.0.0\/16"/],
+    ["address", { subnet: "10.0.0.0/24" }, /^address "172.18.0.10" is outside subnet "10.0.0.0\/24"/],
+    ["name", { name: "web;reboot" }, /^name "web;reboot" may hold only letters, digits/],
+  ])("rejects %s: %j", async (property, news, reason) => {
+    const r = await check(news);
+    expect(r.failures).toEqual([{ property, reason: expect.stringMatching(reason) }]);
+  });
+
+  it("reports every bad field at once, and skips values unknown at preview", async () => {
+    const r = await check({ port: -1, hostPort: 70000, protocol: "sctp", address: UNKNOWN });
+    expect(r.failures.map((f) => f.property)).toEqual(["protocol", "hostPort", "port"]);
+  });
+
+  it("two mappings of one program on the same static host port: Docker's message at check, naming the other", async () => {
+    const h = host();
+    expect((await check({ name: "a", hostPort: 8080 }, h)).failures).toEqual([]);
+    // Check runs again for the same resource on every run: never a clash with itself.
+    expect((await check({ name: "a", hostPort: 8080 }, h)).failures).toEqual([]);
+    const r = await check({ name: "b", hostPort: 8080 }, h);
+    expect(r.failures).toEqual([
+      {
+        property: "hostPort",
+        reason: 'Bind for 0.0.0.0:8080 failed: port is already allocated (port publish "a" in this program also publishes tcp 0.0.0.0:8080 on this host)',
+      },
+    ]);
+    // A specific address against 0.0.0.0 clashes too, with that address in the message.
+    expect((await check({ name: "c", hostPort: 8080, hostIp: "198.51.100.2" }, h)).failures[0].reason).toMatch(/^Bind for 198.51.100.2:8080 failed: port is already allocated/);
+    forgetPortClaims(`sandbox:${h.name}`);
+  });
+
+  it("no clash for another protocol, another host, two distinct addresses, or dynamic ports", async () => {
+    const [h, h2] = [host(), host()];
+    expect((await check({ name: "a", hostPort: 8080 }, h)).failures).toEqual([]);
+    expect((await check({ name: "b", hostPort: 8080, protocol: "udp" }, h)).failures).toEqual([]);
+    expect((await check({ name: "b", hostPort: 8080 }, h2)).failures).toEqual([]);
+    expect((await check({ name: "c", hostPort: 0 }, h)).failures).toEqual([]);
+    expect((await check({ name: "d", hostPort: 0 }, h)).failures).toEqual([]);
+    // A mapping that moves off the port frees it.
+    expect((await check({ name: "a", hostPort: 0 }, h)).failures).toEqual([]);
+    expect((await check({ name: "e", hostPort: 8080 }, h)).failures).toEqual([]);
+    expect(claimsOverlap({ protocol: "tcp", hostIp: "198.51.100.2", hostPort: 80 }, { protocol: "tcp", hostIp: "203.0.113.1", hostPort: 80 })).toBe(false);
+  });
+});
+
+describe("PortPublish diff", () => {
+  const conn = { kind: "sandbox", name: "lab" };
+  const outs: PortPublishOutputs = {
+    ...web,
+    connection: conn as never,
+    hostPort: 32768,
+    requestedHostPort: 0,
+    bridgeSubnet: "172.18.0.0/16",
+    rules: [],
+    missingRules: [],
+  };
+  const news = { ...web, connection: conn, hostPort: 0 };
+  const diff = (o: Partial<PortPublishOutputs>, n: Record<string, unknown>) => portPublishProvider.diff!("web", { ...outs, ...o }, { ...news, ...n });
+
+  it("an allocated port is no change against the declared 0", async () => {
+    expect(await diff({}, {})).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+  it("the container side changes in place", async () => {
+    expect(await diff({}, { port: 5001, address: "172.18.0.11", bridge: "br1", subnet: "172.18.0.0/16" })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+  it("protocol, host IP, host port and name replace, deleting first", async () => {
+    expect(await diff({}, { protocol: "udp", hostIp: "198.51.100.2", hostPort: 8080, name: "web2" })).toEqual({
+      changes: true,
+      replaces: ["name", "protocol", "hostIp", "hostPort"],
+      deleteBeforeReplace: true,
+    });
+  });
+  it("a rule missing on the host is drift: an in-place update", async () => {
+    expect(await diff({ missingRules: ["iptables -w -t nat -A BRIDGELAB-DNAT ..."] }, {})).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+});
