@@ -184,7 +184,7 @@ describe("PortPublish check", () => {
 
   it("reports every bad field at once, and skips values unknown at preview", async () => {
     const r = await check({ port: -1, hostPort: 70000, protocol: "sctp", address: UNKNOWN });
-    expect(r.failures.map((f) => f.property)).toEqual(["protocol", "hostPort", "port"]);
+    expect(r.failures!.map((f) => f.property)).toEqual(["protocol", "hostPort", "port"]);
   });
 
   it("two mappings of one program on the same static host port: Docker's message at check, naming the other", async () => {
@@ -200,7 +200,7 @@ describe("PortPublish check", () => {
       },
     ]);
     // A specific address against 0.0.0.0 clashes too, with that address in the message.
-    expect((await check({ name: "c", hostPort: 8080, hostIp: "198.51.100.2" }, h)).failures[0].reason).toMatch(/^Bind for 198.51.100.2:8080 failed: port is already allocated/);
+    expect((await check({ name: "c", hostPort: 8080, hostIp: "198.51.100.2" }, h)).failures![0].reason).toMatch(/^Bind for 198.51.100.2:8080 failed: port is already allocated/);
     forgetPortClaims(`sandbox:${h.name}`);
   });
 
