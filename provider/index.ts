@@ -7,3 +7,4 @@ export * from "./resources/process";
 export * from "./resources/vethPair";
 export type { HostConnection, LocalConnection, SandboxConnection, SshConnection } from "./transport/connection";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
+export * from "./resources/labProbe";
