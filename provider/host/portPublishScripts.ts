@@ -307,9 +307,12 @@ function staleRuleLines(from: PlacedMapping, rules: OwnedRule[]): string[] {
   return lines;
 }
 
-/** What the host holds for a placed mapping: `present` and `rules` sections. No lock: it only reads. */
+/**
+ * What the host holds for a placed mapping: `present` and `rules` sections. Under the host
+ * lock too, so it never sees another script's change half-way (a rule between delete and add).
+ */
 export function portPublishReadScript(m: PlacedMapping): string {
-  return script(readBack(publishRules(m), publishTag(m.name)));
+  return script([...hostLockLines(), ...readBack(publishRules(m), publishTag(m.name))]);
 }
 
 /**
