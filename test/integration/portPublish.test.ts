@@ -1,5 +1,6 @@
 import { shQuote } from "../../provider/host/quote";
 import { forgetPortClaims } from "../../provider/resources/portClaims";
+import { egressProvider, EgressOutputs } from "../../provider/resources/egress";
 import { portPublishProvider, PortPublishInputs, PortPublishOutputs } from "../../provider/resources/portPublish";
 import { connectionIdentity } from "../../provider/resources/contract";
 import { TRANSPORTS, useHost } from "../support/hosts";
@@ -318,6 +319,33 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
       expect(await host.sh("iptables-save | grep -v '^#'")).toBe(before);
       await remove(first);
       expect(await ours()).toEqual([]);
+    });
+
+    it("shares bridgelab's chains with Egress: created concurrently, deleted in either order, nothing left", async () => {
+      // Egress writes no FORWARD accept (it warns under DROP): this test runs with ACCEPT.
+      await host.sh("iptables -w -P FORWARD ACCEPT");
+      try {
+        for (const publishFirst of [true, false]) {
+          const eg = await egressProvider.check!({}, { connection: host.connection, name: "lab", bridge: "br0", subnet: "172.18.0.0/16" });
+          const [e, p] = await Promise.all([egressProvider.create(eg.inputs), portPublishProvider.create(await checked({ name: "web", hostPort: 8080, port: 5000 }))]);
+          const [egress, web] = [e.outs as EgressOutputs, p.outs as PortPublishOutputs];
+          expect(web.missingRules).toEqual([]);
+          // Both directions at once: the outside reaches c0's server, c1 reaches the outside.
+          expect(await tcp("outside", HOST, 8080)).toBe("hello");
+          expect((await host.sh("ip netns exec c1 ping -n -c1 -W1 203.0.113.1 >/dev/null 2>&1 && echo yes || echo no")).trim()).toBe("yes");
+          if (publishFirst) await remove(web);
+          await egressProvider.delete!("lab", egress);
+          if (!publishFirst) {
+            expect(await tcp("outside", HOST, 8080)).toBe("hello");
+            await remove(web);
+          }
+          expect(await ours()).toEqual([]);
+        }
+        // Egress restored forwarding as it found it (on: this lab turned it on by hand).
+        expect((await host.sh("cat /proc/sys/net/ipv4/ip_forward")).trim()).toBe("1");
+      } finally {
+        await host.sh("iptables -w -P FORWARD DROP");
+      }
     });
 
     it("a create that fails half-way leaves iptables as it found it", async () => {
