@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { bridgeProvider } from "../../provider/resources/bridge";
 import { egressProvider } from "../../provider/resources/egress";
 import { netNamespaceProvider } from "../../provider/resources/netNamespace";
+import { portPublishProvider } from "../../provider/resources/portPublish";
 import { processProvider } from "../../provider/resources/process";
 import { vethPairProvider } from "../../provider/resources/vethPair";
 import { helloServerCommand } from "../../provider/host/helloServer";
@@ -106,6 +107,29 @@ describe.each(TRANSPORTS)("seed 004 over %s", (kind) => {
     await make(processProvider, { name: "web", netns: "netns0", command: helloServerCommand(5000, "hello from netns0", "172.18.0.10") });
     expect(await http("", "172.18.0.10:5000")).toContain("hello from netns0");
     expect(await http("", "198.51.100.2:5000")).toContain("FAILED");
+  });
+
+  it("port publishing: 198.51.100.2:5000 reaches netns0 from outside, from the host and hairpin from netns1", async () => {
+    // The seed binds the server to 172.18.0.10; a published port reaches it through DNAT.
+    const web = await make(portPublishProvider, { name: "web", protocol: "tcp", hostIp: "198.51.100.2", hostPort: 5000, address: "172.18.0.10", port: 5000, bridge: "br0" });
+    expect(web.outs.hostPort).toBe(5000);
+    // From outside: the outside namespace (the internet) to the host's address.
+    expect(await host.outside("curl -s --max-time 3 198.51.100.2:5000 || echo FAILED")).toContain("hello from netns0");
+    // From the host itself (OUTPUT chain).
+    expect(await http("", "198.51.100.2:5000")).toContain("hello from netns0");
+    // Hairpin: another container on the same bridge, through the host's address.
+    expect(await http("ip netns exec netns1", "198.51.100.2:5000")).toContain("hello from netns0");
+    // The rule in the shape the seed writes it (-d 172.16.0.2 ... -j DNAT), in our chain:
+    expect(await host.sh("iptables-save -t nat")).toMatch(
+      /^-A BRIDGELAB-DNAT -d 198\.51\.100\.2\/32 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172\.18\.0\.10:5000$/m,
+    );
+    // A second mapping of the same port is refused with Docker's words, before any change.
+    const before = await host.sh("iptables-save | grep -v '^#'");
+    const again = await portPublishProvider.check!({}, { connection: host.connection, name: "web2", protocol: "tcp", hostIp: "198.51.100.2", hostPort: 5000, address: "172.18.0.20", port: 5000, bridge: "br0" });
+    const failure = (again.failures ?? []).map((f) => f.reason).join("; ");
+    const err = failure || (await portPublishProvider.create(again.inputs).then(() => "", (e: Error) => e.message));
+    expect(err).toContain("Bind for 198.51.100.2:5000 failed: port is already allocated");
+    expect(await host.sh("iptables-save | grep -v '^#'")).toBe(before);
   });
 
   it("destroy, in reverse order of creation, leaves nothing of the lab", async () => {
