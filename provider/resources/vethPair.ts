@@ -65,20 +65,10 @@ export interface VethPairArgs {
   up?: pulumi.Input<boolean>;
 }
 
-/** Checked inputs, with defaults resolved. */
-export interface VethPairInputs {
+/** Checked inputs, with defaults resolved: the host-side spec plus where it is and the peer's first name. */
+export interface VethPairInputs extends VethSpec {
   connection: HostConnection;
-  name: string;
   peerName: string;
-  netns?: string;
-  peerIfname: string;
-  bridge?: string;
-  hostAddress?: string;
-  address?: string;
-  gateway?: string;
-  mtu: number;
-  mac?: string;
-  up: boolean;
 }
 
 export interface VethPairOutputs extends VethPairInputs {
