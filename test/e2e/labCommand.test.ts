@@ -1,0 +1,150 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { deleteSandbox, sandboxExists } from "../../provider/sandbox/sandboxHost";
+import { SandboxTransport } from "../../provider/transport/sandbox";
+import { runChecked } from "../../provider/transport/types";
+
+// The main command as a newcomer runs it: `npm run lab` / `npm run lab:down`, and
+// `npx bridgelab up` choosing its engine. Never the machine-wide default sandbox name: every
+// run names its own sandbox host and state directory.
+const run = promisify(execFile);
+const repo = path.resolve(__dirname, "..", "..");
+const bin = path.join(repo, "bin", "bridgelab.js");
+let tmp: string;
+const sandboxes: string[] = [];
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bridgelab-labcmd-"));
+});
+afterAll(async () => {
+  for (const s of sandboxes) await deleteSandbox(s);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function sandboxName(tag: string): string {
+  const name = `lab-${tag}-${process.pid}`;
+  sandboxes.push(name);
+  return name;
+}
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function exec(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Ran> {
+  try {
+    const r = await run(file, args, { cwd: repo, env, encoding: "utf8", maxBuffer: 16 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** A PATH with node (for npm and the fake) and the system tools, and no Pulumi CLI. */
+function pathWithout(): string {
+  return [path.dirname(process.execPath), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+    .filter((d) => !fs.existsSync(path.join(d, "pulumi")))
+    .join(":");
+}
+
+describe("engine choice, as the command line makes it", () => {
+  it("without a Pulumi CLI, `bridgelab up` says so, offers --engine bundled and touches nothing", async () => {
+    const sandbox = sandboxName("nocli");
+    const r = await exec("node", [bin, "up", "--sandbox", sandbox, "--state-dir", path.join(tmp, "nocli")], { ...process.env, PATH: pathWithout() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("bridgelab up: no Pulumi CLI here: there is no `pulumi` executable on PATH");
+    expect(r.stderr).toContain("`npx bridgelab up --engine bundled` (what `npm run lab` runs)");
+    expect(sandboxExists(sandbox)).toBe(false);
+    expect(fs.existsSync(path.join(tmp, "nocli"))).toBe(false);
+  });
+
+  it("with a `pulumi` on PATH, drives it through the Automation API: stack, local backend, empty passphrase, sandbox config, up", async () => {
+    // A stand-in that records how it is called, answers `version`, plays a first run (no
+    // stack yet) and refuses to deploy: what the real CLI would be asked, nothing more.
+    const fakeBin = path.join(tmp, "fake-bin");
+    const log = path.join(tmp, "fake-pulumi.jsonl");
+    fs.mkdirSync(fakeBin);
+    fs.writeFileSync(
+      path.join(fakeBin, "pulumi"),
+      [
+        "#!/bin/sh",
+        `node -e 'require("fs").appendFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL, passphrase: process.env.PULUMI_CONFIG_PASSPHRASE }) + "\\n")' "$FAKE_PULUMI_LOG" "$@"`,
+        'case "$1 $2" in',
+        '  "version "*) echo v3.150.0 ;;',
+        `  "stack select") echo "error: no stack named '$4' found" >&2; exit 255 ;;`,
+        '  "stack init"|"config set") exit 0 ;;',
+        `  *) echo "fake pulumi: refusing '$1' (a test stand-in, not the Pulumi CLI)" >&2; exit 1 ;;`,
+        "esac",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const sandbox = sandboxName("fake");
+    const stateDir = path.join(tmp, "fake-state");
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${fakeBin}:${pathWithout()}`, FAKE_PULUMI_LOG: log };
+    delete env.PULUMI_CONFIG_PASSPHRASE;
+    delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    const r = await exec("node", [bin, "up", "--stack", "basic", "--sandbox", sandbox, "--state-dir", stateDir], env);
+
+    expect(r.stderr).toContain(`with the Pulumi CLI (${path.join(fakeBin, "pulumi")})`);
+    expect(r.stderr).toContain(`bridgelab up failed (Pulumi CLI, stack "basic", backend file://${stateDir}/backend)`);
+    expect(r.stderr).toContain("fake pulumi: refusing 'up'");
+    expect(r.code).toBe(1);
+    const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(calls.map((c) => c.argv)).toEqual([
+      ["version"],
+      ["stack", "select", "--stack", "basic", "--non-interactive"],
+      ["stack", "init", "basic", "--non-interactive"],
+      ["config", "set", "bridgelab:sandbox", "--stack", "basic", "--plaintext", "--non-interactive", "--", sandbox],
+      ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "basic", "--non-interactive"],
+    ]);
+    for (const c of calls.slice(1)) expect(c).toMatchObject({ cwd: repo, backend: `file://${stateDir}/backend`, passphrase: "" });
+    expect(fs.statSync(path.join(stateDir, "backend")).isDirectory()).toBe(true);
+  });
+});
+
+describe("npm run lab on a sandbox host of its own (the bundled engine)", () => {
+  const sandbox = sandboxName("npm");
+  const stateDir = () => path.join(tmp, "npm-state");
+  const sh = async (script: string) => (await runChecked(new SandboxTransport(sandbox), script, "test")).stdout;
+
+  it("brings the default lab up, prints its outputs and verification", async () => {
+    const r = await exec("npm", ["run", "--silent", "lab", "--", "--sandbox", sandbox, "--state-dir", stateDir()]);
+    if (r.code !== 0) throw new Error(`npm run lab exited ${r.code}\n${r.stderr}`);
+    const stack = fs.existsSync(path.join(repo, "Pulumi.netns-lab.yaml")) ? "netns-lab" : "basic";
+    expect(r.stderr).toContain(`bridgelab up: lab "${stack}" on sandbox host "${sandbox}", with the bundled test engine`);
+    expect(r.stderr).toContain(`Tear down: npm run lab:down -- --sandbox ${sandbox} --state-dir ${stateDir()}`);
+    const outputs = JSON.parse(r.stdout);
+    expect(Object.keys(outputs).length).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(stateDir(), `${stack}.json`))).toBe(true);
+    expect(sandboxExists(sandbox)).toBe(true);
+    // The lab is really there: its bridge and namespaces inside the sandbox host.
+    expect(await sh("ip -br link show type bridge")).toMatch(/^br0 /m);
+    expect(await sh("ip netns list")).toMatch(/^netns0\b/m);
+    // Its verification (if the lab has one) passed: up fails otherwise.
+    const verified = [...r.stderr.matchAll(/: (\d+)\/(\d+) paths as expected/g)];
+    if (stack === "netns-lab") expect(verified.length).toBeGreaterThan(0);
+    for (const m of verified) expect(m[1]).toBe(m[2]);
+  });
+
+  it("npm run lab:down destroys it and deletes the sandbox host", async () => {
+    const r = await exec("npm", ["run", "--silent", "lab:down", "--", "--sandbox", sandbox, "--state-dir", stateDir()]);
+    if (r.code !== 0) throw new Error(`npm run lab:down exited ${r.code}\n${r.stderr}`);
+    expect(r.stderr).toContain(`sandbox host "${sandbox}" deleted`);
+    expect(sandboxExists(sandbox)).toBe(false);
+    const state = JSON.parse(fs.readFileSync(path.join(stateDir(), fs.readdirSync(stateDir()).find((f) => f.endsWith(".json"))!), "utf8"));
+    expect(state.resources.filter((x: { custom: boolean }) => x.custom)).toEqual([]);
+  });
+
+  it("a second down finds nothing left and says so", async () => {
+    const r = await exec("npm", ["run", "--silent", "lab:down", "--", "--sandbox", sandbox, "--state-dir", stateDir()]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`sandbox host "${sandbox}" does not exist, so nothing of the lab is left`);
+  });
+});

@@ -1,0 +1,137 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { automationPlan } from "../../cli/automation";
+import { chooseEngine, findPulumi } from "../../cli/engineChoice";
+import { defaultStack, downCommand, parseLabArgs } from "../../cli/labCommand";
+import { findVerifications, formatVerification } from "../../cli/labReport";
+
+const repo = path.resolve(__dirname, "..", "..");
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bridgelab-labcli-"));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe("findPulumi", () => {
+  it("finds the first executable `pulumi` on PATH, skipping non-executables and directories", () => {
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((x) => path.join(tmp, x));
+    for (const dir of [a, b, c, d]) fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(a, "pulumi"), "not executable", { mode: 0o644 });
+    fs.mkdirSync(path.join(b, "pulumi"));
+    fs.writeFileSync(path.join(c, "pulumi"), "#!/bin/sh\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(d, "pulumi"), "#!/bin/sh\n", { mode: 0o755 });
+    expect(findPulumi([a, b, "", c, d].join(path.delimiter))).toBe(path.join(c, "pulumi"));
+    expect(findPulumi([a, b].join(path.delimiter))).toBeUndefined();
+    expect(findPulumi(undefined)).toBeUndefined();
+  });
+});
+
+describe("chooseEngine", () => {
+  const cli = "/opt/pulumi/bin/pulumi";
+  it("uses the Pulumi CLI when it is on PATH and nothing is asked", () => {
+    expect(chooseEngine(undefined, cli, "up")).toEqual({ engine: "pulumi", pulumi: cli });
+  });
+  it("without a Pulumi CLI says so plainly and offers the bundled engine as an explicit choice", () => {
+    const c = chooseEngine(undefined, undefined, "up");
+    expect("error" in c && c.error).toMatch(/^no Pulumi CLI here: there is no `pulumi` executable on PATH/);
+    expect("error" in c && c.error).toContain("`npx bridgelab up --engine bundled` (what `npm run lab` runs)");
+    const d = chooseEngine(undefined, undefined, "down");
+    expect("error" in d && d.error).toContain("`npx bridgelab down --engine bundled` (what `npm run lab:down` runs)");
+  });
+  it("--engine bundled runs the bundled engine, noting a Pulumi CLI that is there", () => {
+    expect(chooseEngine("bundled", undefined, "up")).toEqual({ engine: "bundled" });
+    expect(chooseEngine("bundled", cli, "up")).toMatchObject({ engine: "bundled", note: expect.stringContaining(cli) });
+  });
+  it("--engine pulumi needs the CLI", () => {
+    expect(chooseEngine("pulumi", cli, "down")).toEqual({ engine: "pulumi", pulumi: cli });
+    expect(chooseEngine("pulumi", undefined, "down")).toMatchObject({ error: expect.stringMatching(/^--engine pulumi: no `pulumi` executable on PATH/) });
+  });
+  it("refuses an unknown engine", () => {
+    expect(chooseEngine("terraform", cli, "up")).toMatchObject({ error: expect.stringContaining('--engine "terraform"') });
+  });
+});
+
+describe("parseLabArgs", () => {
+  it("defaults: the default lab, sandbox bridgelab, state in .bridgelab/", () => {
+    expect(parseLabArgs([])).toEqual({ stack: defaultStack(), sandbox: "bridgelab", stateDir: path.join(repo, ".bridgelab"), config: {} });
+    expect(["netns-lab", "basic"]).toContain(defaultStack());
+  });
+  it("netns-lab is the default once its stack file exists", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "repo-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.basic.yaml"), "");
+    expect(defaultStack(dir)).toBe("basic");
+    fs.writeFileSync(path.join(dir, "Pulumi.netns-lab.yaml"), "");
+    expect(defaultStack(dir)).toBe("netns-lab");
+  });
+  it("reads every flag, in both spellings", () => {
+    expect(parseLabArgs(["--stack", "basic", "--sandbox=lab-7", "--engine", "bundled", "--state-dir", "/tmp/x", "--config", "mtu=1400", "--config=bridgeName=br9"])).toEqual({
+      stack: "basic",
+      sandbox: "lab-7",
+      engine: "bundled",
+      stateDir: "/tmp/x",
+      config: { mtu: "1400", bridgeName: "br9" },
+    });
+  });
+  it("refuses what it does not know, naming it", () => {
+    expect(() => parseLabArgs(["--sandbx", "x"])).toThrow('unknown argument "--sandbx"');
+    expect(() => parseLabArgs(["--sandbox", "Bad_Name"])).toThrow(/sandbox name "Bad_Name" is invalid/);
+    expect(() => parseLabArgs(["--stack", "nope"])).toThrow(/--stack "nope": no Pulumi.nope.yaml in .*; the labs here are: .*basic/);
+    expect(() => parseLabArgs(["--config", "novalue"])).toThrow('--config expects key=value, got "novalue"');
+    expect(() => parseLabArgs(["--stack"])).toThrow("--stack needs a value");
+  });
+});
+
+describe("downCommand", () => {
+  it("repeats only the flags that differ from the defaults", () => {
+    const opts = parseLabArgs([]);
+    expect(downCommand(opts, "bundled")).toBe("npm run lab:down");
+    expect(downCommand(opts, "pulumi")).toBe("npx bridgelab down");
+    const custom = parseLabArgs(["--sandbox", "lab-7", "--state-dir", "/tmp/x"]);
+    expect(downCommand(custom, "bundled")).toBe("npm run lab:down -- --sandbox lab-7 --state-dir /tmp/x");
+    expect(downCommand(custom, "pulumi")).toBe("npx bridgelab down --sandbox lab-7 --state-dir /tmp/x");
+  });
+});
+
+describe("automationPlan", () => {
+  it("a local file backend under the state dir, the project in the repository, config namespaced", () => {
+    expect(automationPlan({ repo, stack: "netns-lab", stateDir: "/srv/state", config: { sandbox: "lab-7", "other:key": "v" } }, {})).toEqual({
+      workDir: repo,
+      stack: "netns-lab",
+      backendUrl: "file:///srv/state/backend",
+      envVars: { PULUMI_BACKEND_URL: "file:///srv/state/backend", PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_CONFIG_PASSPHRASE: "" },
+      config: { "bridgelab:sandbox": "lab-7", "other:key": "v" },
+    });
+  });
+  it("an empty passphrase only when the environment gives none", () => {
+    const plan = (env: NodeJS.ProcessEnv) => automationPlan({ repo, stack: "basic", stateDir: "/s", config: {} }, env).envVars;
+    expect(plan({ PULUMI_CONFIG_PASSPHRASE: "hunter2" })).not.toHaveProperty("PULUMI_CONFIG_PASSPHRASE");
+    expect(plan({ PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/p" })).not.toHaveProperty("PULUMI_CONFIG_PASSPHRASE");
+    expect(plan({})).toHaveProperty("PULUMI_CONFIG_PASSPHRASE", "");
+  });
+});
+
+describe("verification report", () => {
+  const matrix = [
+    { name: "ping:netns0-to-netns1", from: "netns0", kind: "ping", target: "172.18.0.11", expect: "reach", ok: true, detail: "reply" },
+    { name: "http:outside-to-netns0:5000", from: "outside", kind: "http", target: "198.51.100.2:5000", expect: "reach", ok: false, detail: "timed out after 2 s" },
+  ];
+  it("finds LabProbe outputs at the top level and one level down", () => {
+    const outputs = { bridge: { name: "br0" }, verification: { summary: "1/2 paths as expected", matrix }, lab: { probe: { summary: "s", matrix: [] } }, list: [1] };
+    expect(findVerifications(outputs).map((v) => v.at)).toEqual(["lab.probe", "verification"]);
+  });
+  it("finds a matrix exported alone, with its summary beside it or counted", () => {
+    expect(findVerifications({ verification: matrix, verificationSummary: "1/2 paths as expected; not as expected: x" })).toEqual([
+      { at: "verification", summary: "1/2 paths as expected; not as expected: x", matrix },
+    ]);
+    expect(findVerifications({ paths: matrix })).toEqual([{ at: "paths", summary: "1/2 paths as expected", matrix }]);
+    expect(findVerifications({ expectedPaths: [{ name: "a", from: "host", target: "1.2.3.4", expect: "reach" }] })).toEqual([]);
+  });
+  it("prints one aligned line per path", () => {
+    expect(formatVerification({ at: "verification", summary: "1/2 paths as expected", matrix })).toEqual([
+      "verification: 1/2 paths as expected",
+      "  ok  ping:netns0-to-netns1        netns0 → 172.18.0.11 (ping)         reach    reply",
+      "  BAD http:outside-to-netns0:5000  outside → 198.51.100.2:5000 (http)  reach    timed out after 2 s",
+    ]);
+  });
+});
