@@ -8,3 +8,5 @@ export * from "./resources/vethPair";
 export type { HostConnection, LocalConnection, SandboxConnection, SshConnection } from "./transport/connection";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export * from "./resources/labProbe";
+export * from "./resources/portPublish";
+export * from "./components";
