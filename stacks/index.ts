@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { basicLab } from "./basic";
+import { dockerModes } from "./dockerModes";
+import { netnsLab } from "./netnsLab";
 
 /**
  * The stacks entry: the lab is chosen by stack config `bridgelab:lab` (Pulumi.<stack>.yaml).
  */
 const labs: Record<string, (config: pulumi.Config) => Record<string, pulumi.Output<unknown>>> = {
   basic: basicLab,
+  "netns-lab": netnsLab,
+  "docker-modes": dockerModes,
 };
 
 const config = new pulumi.Config("bridgelab");
