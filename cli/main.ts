@@ -1,9 +1,12 @@
+import { GRAPH_USAGE, graphCommand } from "./graphCommand";
 import { LAB_USAGE, labCommand } from "./labCommand";
 import { SANDBOX_USAGE, sandboxCommand } from "./sandboxCommand";
 
 const USAGE = `bridgelab: Linux container networking labs as code
 
 ${LAB_USAGE}
+
+${GRAPH_USAGE}
 
 ${SANDBOX_USAGE}`;
 
@@ -14,6 +17,8 @@ export async function main(argv: string[]): Promise<number> {
     case "up":
     case "down":
       return labCommand(cmd, rest);
+    case "graph":
+      return graphCommand(rest);
     case "sandbox":
       return sandboxCommand(rest);
     case undefined:

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { deleteSandbox, sandboxExists } from "../../provider/sandbox/sandboxHost";
 import { SandboxTransport } from "../../provider/transport/sandbox";
 import { runChecked } from "../../provider/transport/types";
+import { elementsNamed, parseXml } from "../support/xmlCheck";
 
 // The main command as a newcomer runs it: `npm run lab` / `npm run lab:down`, and
 // `npx bridgelab up` choosing its engine. Never the machine-wide default sandbox name: every
@@ -131,6 +132,28 @@ describe("npm run lab on a sandbox host of its own (the bundled engine)", () => 
     const verified = [...r.stderr.matchAll(/: (\d+)\/(\d+) paths as expected/g)];
     if (stack === "netns-lab") expect(verified.length).toBeGreaterThan(0);
     for (const m of verified) expect(m[1]).toBe(m[2]);
+  });
+
+  it("`bridgelab graph` draws it, from the state file and from the live host", async () => {
+    const stack = fs.existsSync(path.join(repo, "Pulumi.netns-lab.yaml")) ? "netns-lab" : "basic";
+    const live = await exec("node", [bin, "graph", "--live", "--sandbox", sandbox]);
+    expect(live.code).toBe(0);
+    const liveTexts = elementsNamed(parseXml(live.stdout), "text").map((e) => e.text);
+    expect(liveTexts).toEqual(expect.arrayContaining(["br0", "netns0"]));
+    const fromState = await exec("node", [bin, "graph", "--state", path.join(stateDir(), `${stack}.json`)]);
+    if (stack === "basic") {
+      // basic exports no topology: the command says what to give instead.
+      expect(fromState.code).toBe(1);
+      expect(fromState.stderr).toContain("holds no topology");
+      return;
+    }
+    expect(fromState.code).toBe(0);
+    const texts = elementsNamed(parseXml(fromState.stdout), "text").map((e) => e.text);
+    const topology = JSON.parse(fs.readFileSync(path.join(stateDir(), `${stack}.json`), "utf8")).outputs.topology;
+    for (const ns of topology.namespaces) expect(texts).toContain(ns.name);
+    for (const b of topology.bridges) expect(texts.some((x: string) => x === b.name || x.startsWith(`${b.name} (network `))).toBe(true);
+    // The live host shows the same namespaces and bridges the stack declared.
+    for (const ns of topology.namespaces) expect(liveTexts).toContain(ns.name);
   });
 
   it("npm run lab:down destroys it and deletes the sandbox host", async () => {
