@@ -198,7 +198,8 @@ const TOOL: Record<ProbeKind, string> = { ping: "ping", http: "curl", tcp: "bash
 export function probeScript(probes: readonly PlannedProbe[]): string {
   const lines: string[] = [
     `# bridgelab lab probes: ${probes.length} path${probes.length === 1 ? "" : "s"}, in parallel`,
-    `d=$(mktemp -d /tmp/bridgelab-probe.XXXXXX) || exit 1`,
+    // Scratch space in the host's own /run (a sandbox host has its own; /tmp is the machine's).
+    `mkdir -p /run/bridgelab && d=$(mktemp -d /run/bridgelab/probe.XXXXXX) || exit 1`,
     `trap 'rm -rf "$d"' EXIT`,
   ];
   probes.forEach((p, i) => {

@@ -71,7 +71,7 @@ describe.each(TRANSPORTS)("LabProbe over %s", (kind) => {
     expect(o.matrix.find((m) => m.name === "c2-closed")).toMatchObject({ detail: "connection refused" });
     // Nothing to delete, and nothing left on the host by the probes.
     await labProbeProvider.delete!(id, outs);
-    expect((await host.sh("ls /tmp | grep -c '^bridgelab-probe' || true")).trim()).toBe("0");
+    expect((await host.sh("ls /run/bridgelab 2>/dev/null | grep -c '^probe' || true")).trim()).toBe("0");
   });
 
   it("paths not as expected fail create, naming each broken path and what happened", async () => {
