@@ -12,8 +12,10 @@ export const GRAPH_USAGE = `usage:
   bridgelab graph [--state FILE | --outputs FILE | --live --sandbox NAME | --live --connection JSON] [--out FILE.svg] [--json]
 
   draws the lab's topology (namespaces, veths, bridges, addresses, published ports) as SVG
-  --state FILE       the bundled engine's state file (default: .bridgelab/<default lab>.json)
-  --outputs FILE     a stack's outputs: \`pulumi stack output --json > FILE\` ("-": standard input)
+  --state FILE       the bundled engine's state file or a file backend's checkpoint
+                     (default: the default lab's, as \`bridgelab up\` left it in .bridgelab/)
+  --outputs FILE     a stack's outputs: \`pulumi stack output --json > FILE\`, or \`pulumi stack export\`
+                     ("-": standard input)
   --live             read the host as it is now: every namespace, link, address and bridgelab's
                      published ports, in one script; --sandbox NAME, or --connection with a
                      connection object as JSON (e.g. '{"kind":"ssh","host":"10.0.0.5",…}')
@@ -73,13 +75,24 @@ function parseConnection(text: string): HostConnection {
   }
 }
 
+/**
+ * The default lab's state as `bridgelab up` left it: the bundled engine's file, else the
+ * checkpoint in the Pulumi CLI's file backend (project-scoped layout, then the legacy one).
+ */
+function defaultStateFile(): string {
+  const stack = defaultStack();
+  const dir = path.join(repo, ".bridgelab");
+  const candidates = [path.join(dir, `${stack}.json`), path.join(dir, "backend", ".pulumi", "stacks", "bridgelab", `${stack}.json`), path.join(dir, "backend", ".pulumi", "stacks", `${stack}.json`)];
+  return candidates.find((f) => fs.existsSync(f)) ?? candidates[0];
+}
+
 async function loadTopology(opts: GraphOptions): Promise<Topology> {
   if (opts.live) return readLiveTopology(opts.sandbox ? { kind: "sandbox", name: opts.sandbox } : parseConnection(opts.connection!));
   if (opts.outputs !== undefined) {
     const text = opts.outputs === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(opts.outputs, "utf8");
     return topologyFromJson(JSON.parse(text), opts.outputs === "-" ? "standard input" : opts.outputs);
   }
-  const file = opts.state ?? path.join(repo, ".bridgelab", `${defaultStack()}.json`);
+  const file = opts.state ?? defaultStateFile();
   if (!fs.existsSync(file)) {
     throw new Error(`${file} does not exist: bring a lab up first (npm run lab), or give --state, --outputs, or --live --sandbox NAME`);
   }

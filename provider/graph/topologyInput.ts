@@ -4,16 +4,21 @@ import type { RenderOptions } from "./renderSvg";
 
 /**
  * Where `bridgelab graph` finds a topology in a JSON document, pure: the topology itself, a
- * stack's outputs (`pulumi stack output --json`: { topology: … }), or the bundled engine's
- * state file ({ outputs: { topology: … } }).
+ * stack's outputs (`pulumi stack output --json`: { topology: … }), the bundled engine's state
+ * file ({ outputs: { topology: … } }), `pulumi stack export`, or a file backend's checkpoint.
  */
 export function topologyFromJson(doc: unknown, source: string): Topology {
   const o = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-  const candidates = [doc, o(doc)?.topology, o(o(doc)?.outputs)?.topology];
+  // Pulumi's own formats: `pulumi stack export` ({ deployment }) and a file backend's checkpoint
+  // ({ checkpoint: { latest } }), where the outputs sit on the root pulumi:pulumi:Stack resource.
+  const deployment = o(o(o(doc)?.checkpoint)?.latest) ?? o(o(doc)?.deployment);
+  const resources = Array.isArray(deployment?.resources) ? (deployment!.resources as unknown[]) : [];
+  const root = resources.map(o).find((r) => r?.type === "pulumi:pulumi:Stack");
+  const candidates = [doc, o(doc)?.topology, o(o(doc)?.outputs)?.topology, o(root?.outputs)?.topology];
   const found = candidates.find((c) => o(c) && "bridges" in o(c)! && "namespaces" in o(c)!);
   if (!found) {
     throw new Error(
-      `${source} holds no topology: give a stack's outputs (\`pulumi stack output --json\`) or the bundled engine's state file ` +
+      `${source} holds no topology: give a stack's outputs (\`pulumi stack output --json\`, \`pulumi stack export\`) or the bundled engine's state file ` +
         `of a lab that exports \`topology\` (netns-lab, docker-modes), or draw the host as it is with --live`,
     );
   }

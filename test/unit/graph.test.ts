@@ -107,6 +107,10 @@ describe("where the topology comes from", () => {
     expect(topologyFromJson(netnsLab, "t.json")).toBe(netnsLab);
     expect(topologyFromJson({ topology: netnsLab, verificationSummary: "x" }, "outputs.json")).toBe(netnsLab);
     expect(topologyFromJson({ version: 1, stack: "netns-lab", resources: [], outputs: { topology: netnsLab } }, "state.json")).toBe(netnsLab);
+    const root = { urn: "urn:pulumi:netns-lab::bridgelab::pulumi:pulumi:Stack::bridgelab-netns-lab", type: "pulumi:pulumi:Stack", outputs: { topology: netnsLab } };
+    const other = { type: "pulumi-nodejs:dynamic/bridgelab:Bridge", outputs: { name: "br0" } };
+    expect(topologyFromJson({ version: 3, deployment: { manifest: {}, resources: [other, root] } }, "export.json")).toBe(netnsLab);
+    expect(topologyFromJson({ version: 3, checkpoint: { stack: "netns-lab", latest: { resources: [root, other] } } }, "netns-lab.json")).toBe(netnsLab);
   });
   it("says what to give instead when there is none, and refuses other versions", () => {
     expect(() => topologyFromJson({ outputs: { bridge: {} } }, "basic.json")).toThrow(/^basic\.json holds no topology: .* or draw the host as it is with --live$/);
