@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseGraphArgs } from "../../cli/graphCommand";
 import type { Topology } from "../../provider/components/topology";
 import { topologyFromSnapshot } from "../../provider/graph/liveTopology";
 import { escapeXml, renderTopologySvg } from "../../provider/graph/renderSvg";
@@ -159,5 +160,17 @@ describe("the live host, read back (netns-lab captured on a sandbox host)", () =
     expect(parseDnatRules(['-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p udp -m udp --dport 53 -m comment --comment "bridgelab:v1:publish:dns" -j DNAT --to-destination 172.18.0.2:5353'])).toEqual([
       { name: "dns", protocol: "udp", hostIp: "198.51.100.2", hostPort: 53, address: "172.18.0.2", port: 5353 },
     ]);
+  });
+});
+
+describe("bridgelab graph arguments", () => {
+  it("one source at a time; --live needs a host", () => {
+    expect(parseGraphArgs(["--live", "--sandbox", "lab-1", "--out", "x.svg"])).toEqual({ live: true, json: false, sandbox: "lab-1", out: "x.svg" });
+    expect(parseGraphArgs(["--outputs=-", "--json"])).toEqual({ live: false, json: true, outputs: "-" });
+    expect(() => parseGraphArgs(["--state", "a.json", "--live", "--sandbox", "x"])).toThrow("give one of --state, --outputs and --live");
+    expect(() => parseGraphArgs(["--live"])).toThrow("--live needs --sandbox NAME or --connection JSON (one of them)");
+    expect(() => parseGraphArgs(["--sandbox", "x"])).toThrow("--sandbox and --connection go with --live");
+    expect(() => parseGraphArgs(["--live", "--sandbox", "Bad!"])).toThrow(/sandbox name "Bad!" is invalid/);
+    expect(() => parseGraphArgs(["--outputs"])).toThrow("--outputs needs a value");
   });
 });
