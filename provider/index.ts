@@ -5,7 +5,7 @@ export * from "./resources/egress";
 export * from "./resources/netNamespace";
 export * from "./resources/process";
 export * from "./resources/vethPair";
-export type { HostConnection, LocalConnection, SandboxConnection, SshConnection } from "./transport/connection";
+export type { HostConnection, LocalConnection, SandboxConnection, SshConnection, SsmConnection } from "./transport/connection";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export * from "./resources/labProbe";
 export * from "./resources/portPublish";

@@ -49,6 +49,9 @@ export function connectionIdentity(c: HostConnection | undefined): string {
       return `sandbox:${c.name}`;
     case "ssh":
       return `ssh:${c.user ?? "root"}@${c.host}:${c.port ?? 22}`;
+    case "ssm":
+      // Instance ids are unique across regions: a region or profile change is an update.
+      return `ssm:${c.instanceId}`;
     default:
       return JSON.stringify(c);
   }

@@ -3,6 +3,8 @@ import { checkConnection } from "./connectionCheck";
 import { LocalTransport } from "./local";
 import { SandboxTransport } from "./sandbox";
 import { SshTransport } from "./ssh";
+import { SsmTransport } from "./ssm";
+import { describeSsm } from "./ssmOptions";
 import { describeSsh } from "./sshOptions";
 import { Transport } from "./types";
 
@@ -22,12 +24,15 @@ export function openTransport(c: HostConnection, env: NodeJS.ProcessEnv = proces
       return new SandboxTransport(c.name);
     case "ssh":
       return new SshTransport(c, env);
+    case "ssm":
+      return new SsmTransport(c);
   }
 }
 
 /**
  * A label for messages and logs, without secrets: `local`, `local(sudo)`, `sandbox:lab-1`,
- * `ssh:root@10.0.0.5:22`, `ssh:root@10.0.0.5:22 via ssh:admin@bastion:22 (sudo)`.
+ * `ssh:root@10.0.0.5:22`, `ssh:root@10.0.0.5:22 via ssh:admin@bastion:22 (sudo)`,
+ * `ssm:i-0123456789abcdef0@eu-west-1 (profile ops)`.
  */
 export function describeConnection(c: HostConnection): string {
   const k = (c as { kind?: unknown } | null)?.kind;
@@ -38,6 +43,8 @@ export function describeConnection(c: HostConnection): string {
       return `sandbox:${String((c as { name?: unknown }).name)}`;
     case "ssh":
       return describeSsh(c as Extract<HostConnection, { kind: "ssh" }>);
+    case "ssm":
+      return describeSsm(c as Extract<HostConnection, { kind: "ssm" }>);
     default:
       return `connection of unknown kind ${JSON.stringify(k) ?? String(k)}`;
   }

@@ -3,7 +3,7 @@
  * data: secrets (keys, passwords) arrive here as secret inputs and are never captured in
  * the serialized provider.
  */
-export type HostConnection = LocalConnection | SandboxConnection | SshConnection;
+export type HostConnection = LocalConnection | SandboxConnection | SshConnection | SsmConnection;
 
 /** This machine. Changes its real networking: meant for disposable VMs. */
 export interface LocalConnection {
@@ -64,4 +64,21 @@ export interface SshConnection {
   idleTimeoutMs?: number;
   /** Connection attempts before giving up (not for auth or host key failures). @default 3 */
   dialAttempts?: number;
+}
+
+/**
+ * An EC2 instance (or any SSM managed node) reached through AWS Systems Manager Run Command:
+ * every script is one `AWS-RunShellScript` command, run as root by the SSM agent. No port is
+ * opened and no key is kept: the caller's AWS credentials come from the SDK's standard chain
+ * (environment, shared config and SSO, container or instance role), never from this object.
+ * Output is limited by SSM to 24,000 characters of stdout and 8,000 of stderr per run.
+ */
+export interface SsmConnection {
+  kind: "ssm";
+  /** The managed node: "i-" and 8 or 17 hex digits. */
+  instanceId: string;
+  /** @default the SDK's chain: AWS_REGION, then the profile's region */
+  region?: string;
+  /** A named profile of ~/.aws/config. @default the SDK's chain: AWS_PROFILE, else "default" */
+  profile?: string;
 }

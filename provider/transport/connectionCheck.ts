@@ -1,6 +1,7 @@
 import { HOST_KEY_RULE, parseHostKeyPin } from "./sshHostKey";
 import { SSH_HOST_RULE, SSH_USER_RULE, isSshHost, isSshUser } from "./sshOptions";
 import { SANDBOX_NAME_RULE, isSandboxName } from "../sandbox/sandboxLayout";
+import { SSM_INSTANCE_ID_RULE, SSM_PROFILE_RULE, SSM_REGION_RULE, isAwsProfile, isAwsRegion, isSsmInstanceId } from "./ssmOptions";
 
 /**
  * Validation of a `connection` input. Pure: no I/O (the environment is a parameter, read
@@ -8,7 +9,7 @@ import { SANDBOX_NAME_RULE, isSandboxName } from "../sandbox/sandboxLayout";
  * fields (privateKey, passphrase, password) are described, never echoed.
  */
 
-const KINDS = ["local", "sandbox", "ssh"] as const;
+const KINDS = ["local", "sandbox", "ssh", "ssm"] as const;
 
 const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
   local: ["kind", "sudo"],
@@ -33,6 +34,7 @@ const FIELDS: Record<(typeof KINDS)[number], readonly string[]> = {
     "idleTimeoutMs",
     "dialAttempts",
   ],
+  ssm: ["kind", "instanceId", "region", "profile"],
 };
 
 const MAX_JUMPS = 4;
@@ -60,8 +62,31 @@ export function checkConnection(c: unknown, env: NodeJS.ProcessEnv = process.env
     case "ssh":
       checkSsh(o, env, field, problems, 0);
       break;
+    case "ssm":
+      checkSsm(o, field, problems);
+      break;
   }
   return problems;
+}
+
+/** An SSM connection holds no secret: credentials come from the AWS SDK's chain, never from inputs. */
+function checkSsm(o: Record<string, unknown>, field: string, problems: string[]): void {
+  if (o.instanceId === undefined || o.instanceId === "") problems.push(`${field}.instanceId is missing: give ${SSM_INSTANCE_ID_RULE}`);
+  else if (typeof o.instanceId !== "string" || !isSsmInstanceId(o.instanceId)) {
+    problems.push(`${field}.instanceId ${show(o.instanceId)} is invalid: expected ${SSM_INSTANCE_ID_RULE}`);
+  }
+  if (o.region !== undefined && (typeof o.region !== "string" || !isAwsRegion(o.region))) {
+    problems.push(`${field}.region ${show(o.region)} is invalid: expected ${SSM_REGION_RULE}`);
+  }
+  if (o.profile !== undefined && (typeof o.profile !== "string" || !isAwsProfile(o.profile))) {
+    problems.push(`${field}.profile ${show(o.profile)} is invalid: a profile name is ${SSM_PROFILE_RULE}`);
+  }
+  if (["accessKeyId", "secretAccessKey", "sessionToken", "credentials"].some((k) => o[k] !== undefined)) {
+    problems.push(
+      `${field} must not carry AWS credentials (values not shown): they come from the AWS SDK's chain ` +
+        `(AWS_ACCESS_KEY_ID…, AWS_PROFILE or ${field}.profile, SSO, a container or instance role)`,
+    );
+  }
 }
 
 function checkSsh(o: Record<string, unknown>, env: NodeJS.ProcessEnv, field: string, problems: string[], depth: number): void {

@@ -26,7 +26,7 @@ describe("checkConnection", () => {
 
   it.each<[string, unknown, RegExp]>([
     ["not an object", "ssh://host", /^connection must be an object with a "kind"/],
-    ["an unknown kind", { kind: "telnet" }, /^connection.kind "telnet" is unknown: expected one of "local", "sandbox", "ssh"$/],
+    ["an unknown kind", { kind: "telnet" }, /^connection.kind "telnet" is unknown: expected one of "local", "sandbox", "ssh", "ssm"$/],
     ["an invalid sandbox name", { kind: "sandbox", name: "Lab_1" }, /^connection.name "Lab_1" is invalid: a sandbox name is 1–32 characters/],
     ["a missing host", ssh({ host: undefined }), /^connection.host is missing/],
     ["a host with shell characters", ssh({ host: "h;rm -rf /" }), /^connection.host "h;rm -rf \/" is invalid: expected a DNS name/],
