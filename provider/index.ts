@@ -10,3 +10,4 @@ export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExis
 export * from "./resources/labProbe";
 export * from "./resources/portPublish";
 export * from "./components";
+export * from "./ecs";

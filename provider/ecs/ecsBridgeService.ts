@@ -1,0 +1,308 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { containerDefinitionsJson } from "./containerDefinitions";
+import { ECS_INSTANCE_POLICY_ARN, SSM_INSTANCE_POLICY_ARN, assumeRolePolicy, ecsExecPolicy } from "./iamPolicies";
+import { PortMode, ServicePlan, planService } from "./servicePlan";
+import type { EcsBridgeServiceArgs } from "./types";
+import { ecsUserDataBase64 } from "./userData";
+
+/**
+ * An Amazon ECS service on EC2 in `bridge` network mode, on @pulumi/aws directly (awsx's ECS
+ * components default to awsvpc and are remote components). What the seed's workshop does by
+ * hand with `aws ecs register-task-definition` and `run-task`, as one component:
+ *
+ *   cluster      an existing one (`cluster`), or a new one with EC2 capacity: the ECS-optimized
+ *                Amazon Linux 2023 AMI from its public SSM parameter, an instance profile with
+ *                AmazonEC2ContainerServiceforEC2Role and AmazonSSMManagedInstanceCore, user data
+ *                `echo ECS_CLUSTER=NAME >> /etc/ecs/ecs.config`, a launch template, an auto
+ *                scaling group and a capacity provider attached to the cluster
+ *   task         `networkMode: "bridge"`; every port mapping written with hostPort and protocol
+ *   static ports (`hostPort: 8080`) one task per instance: placement `distinctInstance`, and a
+ *                desiredCount above the instance count refused here, at preview, because the
+ *                second task on an instance would fail with
+ *                `Bind for 0.0.0.0:8080 failed: port is already allocated`
+ *   dynamic      (`hostPort: 0`) an ALB whose target group has type `instance`; the service's
+ *                loadBalancers entry names the container's port; the ALB's security group is let
+ *                into the instances on the ephemeral range 32768–65535; the service waits for the
+ *                listener (an ALB target group must be attached to a listener before ECS uses it)
+ *   ECS Exec     optional: enableExecuteCommand and a task role with the ssmmessages actions
+ *
+ *   new EcsBridgeService("web", { vpcId, subnetIds, desiredCount: 2,
+ *     containers: [{ name: "nginx", image: "nginx:alpine", portMappings: [{ containerPort: 80, hostPort: 8080 }] }] });
+ *
+ * Arguments are checked in the constructor; an EcsValidationError lists every problem,
+ * each naming the component's path, the field, the value and the rule.
+ */
+export class EcsBridgeService extends pulumi.ComponentResource {
+  /** What the arguments resolved to (port mode, placement, deployment, load balancer). */
+  readonly plan: ServicePlan;
+  readonly portMode: PortMode;
+  /** The cluster's name (or, with an existing cluster given by ARN, its ARN). */
+  readonly clusterName: pulumi.Output<string>;
+  /** The cluster's ARN (or, with an existing cluster given by name, its name). */
+  readonly clusterArn: pulumi.Output<string>;
+  readonly cluster?: aws.ecs.Cluster;
+  readonly instanceRole?: aws.iam.Role;
+  readonly instanceProfile?: aws.iam.InstanceProfile;
+  readonly instanceSecurityGroup?: aws.ec2.SecurityGroup;
+  readonly launchTemplate?: aws.ec2.LaunchTemplate;
+  readonly autoScalingGroup?: aws.autoscaling.Group;
+  readonly capacityProvider?: aws.ecs.CapacityProvider;
+  readonly clusterCapacityProviders?: aws.ecs.ClusterCapacityProviders;
+  /** The AMI id read from the public SSM parameter (new cluster only). */
+  readonly amiId?: pulumi.Output<string>;
+  readonly taskRole?: aws.iam.Role;
+  readonly taskDefinition: aws.ecs.TaskDefinition;
+  /** The containerDefinitions JSON, exactly as registered. */
+  readonly containerDefinitions: string;
+  readonly loadBalancerSecurityGroup?: aws.ec2.SecurityGroup;
+  readonly loadBalancer?: aws.lb.LoadBalancer;
+  readonly targetGroup?: aws.lb.TargetGroup;
+  readonly listener?: aws.lb.Listener;
+  /** The instances' rule letting the load balancer in (the ephemeral range for dynamic ports). */
+  readonly instanceIngress?: aws.vpc.SecurityGroupIngressRule;
+  readonly service: aws.ecs.Service;
+  /** "http://DNS:PORT/" of the load balancer, when there is one. */
+  readonly url?: pulumi.Output<string>;
+
+  constructor(name: string, args: EcsBridgeServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validated before anything registers: a refused service leaves nothing half-declared.
+    const path = opts?.parent ? `${pulumi.resourceName(opts.parent)}/${name}` : name;
+    const plan = planService(path, name, args);
+    super("bridgelab:ecs:EcsBridgeService", name, {}, opts);
+    this.plan = plan;
+    this.portMode = plan.portMode;
+    const tags = args.tags ?? {};
+    const child = { parent: this };
+
+    // The cluster and its capacity.
+    let clusterRef: pulumi.Output<string>;
+    let capacityProviderName: pulumi.Input<string> | undefined;
+    let instanceSgId: pulumi.Input<string> | undefined;
+    const waitFor: pulumi.Resource[] = [];
+    if (plan.newCluster) {
+      const nc = plan.newCluster;
+      this.cluster = new aws.ecs.Cluster(name, { name: nc.name, tags }, child);
+      this.clusterName = this.cluster.name;
+      this.clusterArn = this.cluster.arn;
+      clusterRef = this.cluster.arn;
+      this.amiId = aws.ssm.getParameterOutput({ name: nc.amiParameter }, child).value;
+
+      this.instanceRole = new aws.iam.Role(`${name}-instance`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), tags }, child);
+      const attachments = [
+        new aws.iam.RolePolicyAttachment(`${name}-instance-ecs`, { role: this.instanceRole.name, policyArn: ECS_INSTANCE_POLICY_ARN }, child),
+        new aws.iam.RolePolicyAttachment(`${name}-instance-ssm`, { role: this.instanceRole.name, policyArn: SSM_INSTANCE_POLICY_ARN }, child),
+      ];
+      this.instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: this.instanceRole.name, tags }, child);
+
+      this.instanceSecurityGroup = new aws.ec2.SecurityGroup(
+        `${name}-instances`,
+        { vpcId: args.vpcId, description: `ECS container instances of ${nc.name} (bridge mode)`, tags },
+        child,
+      );
+      instanceSgId = this.instanceSecurityGroup.id;
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-instances-egress`,
+        { securityGroupId: this.instanceSecurityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "ECS agent, SSM, image pulls", tags },
+        child,
+      );
+
+      this.launchTemplate = new aws.ec2.LaunchTemplate(
+        name,
+        {
+          imageId: this.amiId,
+          instanceType: nc.instanceType,
+          iamInstanceProfile: { arn: this.instanceProfile.arn },
+          vpcSecurityGroupIds: [this.instanceSecurityGroup.id],
+          userData: this.cluster.name.apply(ecsUserDataBase64),
+          // IMDSv2 only, one hop: bridge-mode containers (one hop further) cannot take the instance's credentials.
+          metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+          ...(args.capacity?.keyName !== undefined ? { keyName: args.capacity.keyName } : {}),
+          updateDefaultVersion: true,
+          tagSpecifications: [{ resourceType: "instance", tags: { ...tags, Name: `${nc.name}-ecs` } }],
+          tags,
+        },
+        { parent: this, dependsOn: attachments },
+      );
+      this.autoScalingGroup = new aws.autoscaling.Group(
+        name,
+        {
+          vpcZoneIdentifiers: args.subnetIds,
+          minSize: nc.instanceCount,
+          maxSize: nc.instanceCount,
+          desiredCapacity: nc.instanceCount,
+          launchTemplate: { id: this.launchTemplate.id, version: "$Latest" },
+          healthCheckType: "EC2",
+          // ECS tags the group it manages; declaring the tag keeps `up` from removing it.
+          tags: [
+            { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
+            ...Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+          ],
+        },
+        child,
+      );
+      this.capacityProvider = new aws.ecs.CapacityProvider(
+        name,
+        {
+          autoScalingGroupProvider: {
+            autoScalingGroupArn: this.autoScalingGroup.arn,
+            managedTerminationProtection: "DISABLED",
+            managedScaling: { status: "DISABLED" },
+          },
+          tags,
+        },
+        child,
+      );
+      capacityProviderName = this.capacityProvider.name;
+      this.clusterCapacityProviders = new aws.ecs.ClusterCapacityProviders(
+        name,
+        {
+          clusterName: this.cluster.name,
+          capacityProviders: [this.capacityProvider.name],
+          defaultCapacityProviderStrategies: [{ capacityProvider: this.capacityProvider.name, weight: 1, base: 0 }],
+        },
+        child,
+      );
+      waitFor.push(this.clusterCapacityProviders);
+    } else {
+      clusterRef = pulumi.output(args.cluster!);
+      this.clusterName = clusterRef;
+      this.clusterArn = clusterRef;
+      capacityProviderName = args.capacityProvider;
+      instanceSgId = args.instanceSecurityGroupId;
+    }
+
+    // The task definition.
+    if (plan.enableExecuteCommand) {
+      this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com"), tags }, child);
+      waitFor.push(new aws.iam.RolePolicy(`${name}-task-exec`, { role: this.taskRole.id, policy: ecsExecPolicy() }, child));
+    }
+    this.containerDefinitions = containerDefinitionsJson(plan.containers);
+    this.taskDefinition = new aws.ecs.TaskDefinition(
+      name,
+      {
+        family: plan.family,
+        networkMode: "bridge",
+        requiresCompatibilities: ["EC2"],
+        containerDefinitions: this.containerDefinitions,
+        ...(this.taskRole ? { taskRoleArn: this.taskRole.arn } : {}),
+        ...(args.executionRoleArn !== undefined ? { executionRoleArn: args.executionRoleArn } : {}),
+        tags,
+      },
+      child,
+    );
+
+    // The load balancer.
+    const lb = plan.loadBalancer;
+    if (lb) {
+      const range = `${lb.instanceIngress.fromPort}–${lb.instanceIngress.toPort}`;
+      this.loadBalancerSecurityGroup = new aws.ec2.SecurityGroup(`${name}-alb`, { vpcId: args.vpcId, description: `load balancer of ${path}`, tags }, child);
+      lb.allowedCidrs.forEach(
+        (cidr, i) =>
+          new aws.vpc.SecurityGroupIngressRule(
+            `${name}-alb-listener${lb.allowedCidrs.length > 1 ? `-${i}` : ""}`,
+            { securityGroupId: this.loadBalancerSecurityGroup!.id, ipProtocol: "tcp", fromPort: lb.listenerPort, toPort: lb.listenerPort, cidrIpv4: cidr, description: "listener", tags },
+            child,
+          ),
+      );
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-alb-to-instances`,
+        {
+          securityGroupId: this.loadBalancerSecurityGroup.id,
+          ipProtocol: "tcp",
+          fromPort: lb.instanceIngress.fromPort,
+          toPort: lb.instanceIngress.toPort,
+          referencedSecurityGroupId: instanceSgId!,
+          description: `to the tasks' host ports (${range})`,
+          tags,
+        },
+        child,
+      );
+      this.instanceIngress = new aws.vpc.SecurityGroupIngressRule(
+        `${name}-instances-from-alb`,
+        {
+          securityGroupId: instanceSgId!,
+          ipProtocol: "tcp",
+          fromPort: lb.instanceIngress.fromPort,
+          toPort: lb.instanceIngress.toPort,
+          referencedSecurityGroupId: this.loadBalancerSecurityGroup.id,
+          description: lb.hostPort === 0 ? `ECS dynamic host ports ${range} (bridge mode) from the load balancer` : `host port ${lb.hostPort} from the load balancer`,
+          tags,
+        },
+        child,
+      );
+      waitFor.push(this.instanceIngress);
+      this.loadBalancer = new aws.lb.LoadBalancer(
+        name,
+        {
+          loadBalancerType: "application",
+          internal: lb.internal,
+          securityGroups: [this.loadBalancerSecurityGroup.id],
+          subnets: args.loadBalancer ? (args.loadBalancer.subnetIds ?? args.subnetIds) : args.subnetIds,
+          tags,
+        },
+        child,
+      );
+      this.targetGroup = new aws.lb.TargetGroup(
+        name,
+        {
+          // ECS registers each task as instance-id:host-port; the group's own port is only a default.
+          targetType: "instance",
+          port: lb.hostPort || lb.containerPort,
+          protocol: "HTTP",
+          vpcId: args.vpcId,
+          deregistrationDelay: 30,
+          healthCheck: { path: lb.healthCheckPath, protocol: "HTTP", matcher: "200-399" },
+          tags,
+        },
+        child,
+      );
+      this.listener = new aws.lb.Listener(
+        name,
+        {
+          loadBalancerArn: this.loadBalancer.arn,
+          port: lb.listenerPort,
+          protocol: "HTTP",
+          defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }],
+          tags,
+        },
+        child,
+      );
+      waitFor.push(this.listener);
+      this.url = pulumi.interpolate`http://${this.loadBalancer.dnsName}${lb.listenerPort === 80 ? "" : `:${lb.listenerPort}`}/`;
+    }
+
+    // The service.
+    this.service = new aws.ecs.Service(
+      name,
+      {
+        cluster: clusterRef,
+        taskDefinition: this.taskDefinition.arn,
+        desiredCount: plan.desiredCount,
+        ...(capacityProviderName !== undefined ? { capacityProviderStrategies: [{ capacityProvider: capacityProviderName, weight: 1, base: 0 }] } : { launchType: "EC2" }),
+        placementConstraints: plan.placementConstraints,
+        deploymentMinimumHealthyPercent: plan.deployment.minimumHealthyPercent,
+        deploymentMaximumPercent: plan.deployment.maximumPercent,
+        enableExecuteCommand: plan.enableExecuteCommand,
+        ...(lb && this.targetGroup
+          ? {
+              loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: lb.containerName, containerPort: lb.containerPort }],
+              healthCheckGracePeriodSeconds: 30,
+            }
+          : {}),
+        tags,
+      },
+      { parent: this, dependsOn: waitFor },
+    );
+
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      clusterArn: this.clusterArn,
+      portMode: this.portMode,
+      taskDefinitionArn: this.taskDefinition.arn,
+      containerDefinitions: this.containerDefinitions,
+      serviceName: this.service.name,
+      ...(this.url ? { url: this.url } : {}),
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Pulumi mocks for the ECS stacks: no provider runs, no AWS call is made. Records every
+ * registered resource with its real arguments and the dependencies the engine would be told
+ * (dependsOn and property dependencies, as URNs), and answers the data sources the stacks
+ * read: the AMI's SSM parameter, the default VPC and its subnets.
+ *
+ * Import this before @pulumi/aws and the code under test (Pulumi's docs ask for setMocks first).
+ */
+export interface Registered {
+  type: string;
+  name: string;
+  urn: string;
+  inputs: Record<string, any>;
+  /** URNs this resource depends on (dependsOn, and every input's resources). */
+  dependencies: string[];
+  parent: string;
+}
+
+export interface Invoked {
+  token: string;
+  inputs: Record<string, any>;
+}
+
+export const registered: Registered[] = [];
+export const invoked: Invoked[] = [];
+export const AMI_ID = "ami-0123456789abcdef0";
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      const physical = args.inputs.name ?? `${args.name}-4f7a2c1`;
+      const state: Record<string, unknown> = { ...args.inputs, name: physical, arn: `arn:aws:mock:eu-west-1:123456789012:${args.type.split(":")[1]}/${physical}` };
+      if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = `${physical}-1234567890.eu-west-1.elb.amazonaws.com`;
+      return { id: `${args.name}-id`, state };
+    },
+    call(args) {
+      invoked.push({ token: args.token, inputs: args.inputs });
+      switch (args.token) {
+        case "aws:ssm/getParameter:getParameter":
+          return { id: args.inputs.name, name: args.inputs.name, arn: `arn:aws:ssm:eu-west-1::parameter${args.inputs.name}`, type: "String", value: AMI_ID, insecureValue: AMI_ID, version: 1 };
+        case "aws:ec2/getVpc:getVpc":
+          return { id: "vpc-default", cidrBlock: "172.31.0.0/16", default: true };
+        case "aws:ec2/getSubnets:getSubnets":
+          return { id: "eu-west-1", ids: ["subnet-default-a", "subnet-default-b"] };
+        default:
+          throw new Error(`the mocks do not answer ${args.token}`);
+      }
+    },
+  },
+  "bridgelab",
+  "mocks",
+  false,
+);
+
+// Record what the engine would be told: the mock monitor's registerResource receives the full request.
+const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: any): void };
+const register = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req: any, cb: any) => {
+  const parent: string = req.getParent();
+  let type: string = req.getType();
+  if (parent) type = `${parent.split("::")[2].split("$").pop()}$${type}`;
+  const urn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${type}::${req.getName()}`;
+  const deps = new Set<string>(req.getDependenciesList());
+  req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }) => v.getUrnsList().forEach((u) => deps.add(u)));
+  const entry: Registered = { type: req.getType(), name: req.getName(), urn, inputs: {}, dependencies: [...deps], parent };
+  registered.push(entry);
+  entry.inputs = pulumi.runtime.deserializeProperties(req.getObject());
+  register(req, cb);
+};
+
+/** Wait until no resource has registered for a while. */
+export async function settle(): Promise<void> {
+  for (let stable = 0, last = -1; stable < 3; ) {
+    await new Promise((r) => setTimeout(r, 30));
+    stable = registered.length === last ? stable + 1 : 0;
+    last = registered.length;
+  }
+}
+
+/** The value of an Output, once known. */
+export const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+/** The resources of a type registered under a component (by the component's name prefix). */
+export function ofType(type: string, prefix?: string): Registered[] {
+  return registered.filter((r) => r.type === type && (prefix === undefined || r.name === prefix || r.name.startsWith(`${prefix}-`)));
+}
+
+/** The one resource of a type under a component. */
+export function one(type: string, prefix?: string): Registered {
+  const all = ofType(type, prefix);
+  if (all.length !== 1) throw new Error(`expected one ${type}${prefix ? ` named ${prefix}…` : ""}, found ${all.length}: ${all.map((r) => r.name).join(", ")}`);
+  return all[0];
+}
