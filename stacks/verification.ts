@@ -37,7 +37,9 @@ export function verifyLab(
     ...(publicAddress ? { address: publicAddress } : {}),
   }));
   const topology = topologyOf(host, networks, containers);
-  const paths = expectedPathsOf(topology, {
+  // From declared facts: known at preview whenever addresses and ports are, so that a
+  // preview can check the probes (a whole unknown list is all a preview could show otherwise).
+  const paths = expectedPathsOf(topologyOf(host, networks, containers, { declared: true }), {
     egressTarget: config.get("egressTarget") ?? "203.0.113.1",
     outside: config.getBoolean("probeFromOutside") ?? onSandbox,
   });

@@ -8,7 +8,7 @@ import { PortPublish } from "../resources/portPublish";
 import { Process } from "../resources/process";
 import { VethPair } from "../resources/vethPair";
 import type { HostConnection } from "../transport/connection";
-import { Network } from "./network";
+import { Membership, Network } from "./network";
 import type { AttachmentFacts, ContainerFacts, ContainerMode, PortProbe, TopologyExpose } from "./topology";
 
 /**
@@ -151,12 +151,19 @@ export class Container extends pulumi.ComponentResource {
   readonly publishes: PortPublish[] = [];
   /** The container as the topology sees it. */
   readonly facts: pulumi.Output<ContainerFacts>;
+  /**
+   * The same without what only the host knows after a step (the workload's pid): known at
+   * preview whenever the addresses and ports are, so the expected paths built from it are too.
+   */
+  readonly declaredFacts: pulumi.Output<ContainerFacts>;
   /** What a user wants after up: addresses, MACs, published ports (allocated ones included). */
   readonly summary: pulumi.Output<ContainerSummary>;
   /** What another container sharing this one's namespace must wait for. */
   readonly networkResources: pulumi.Resource[];
   /** The owner of the namespace, in container mode. */
   readonly sharesWith?: Container;
+  /** The namespace's name as declared (own or shared); undefined in host mode. */
+  readonly netnsName?: string;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bridgelab:index:Container", name, {}, opts);
@@ -200,6 +207,7 @@ export class Container extends pulumi.ComponentResource {
       if (!(owner instanceof Container)) fail(`network { container } must name a Container, got ${show(owner)}`);
       if (owner.mode === "container") fail(`network { container: "${owner.name}" } shares a namespace that "${owner.name}" itself shares with "${owner.sharesWith!.name}"; share with "${owner.sharesWith!.name}" instead`);
       this.sharesWith = owner;
+      this.netnsName = owner.netnsName;
       this.netns = owner.netns;
       this.address = owner.address;
       this.networkResources = owner.networkResources;
@@ -209,6 +217,7 @@ export class Container extends pulumi.ComponentResource {
       this.networkResources = [];
     } else {
       this.namespace = new NetNamespace(name, { connection, name: this.name }, child);
+      this.netnsName = this.name;
       this.netns = this.namespace.name.apply((n) => n as string | undefined);
       const legs = this.mode === "bridge" ? this.legsOf([mode as Network | NetworkAttachment, ...(args.networks ?? [])], fail) : [];
       const memberships = legs.map((l) => l.network.attach({ container: this.name, index: l.index, address: l.address, mac: l.mac }));
@@ -233,6 +242,7 @@ export class Container extends pulumi.ComponentResource {
         );
       });
       this.address = memberships.length > 0 ? memberships[0].address.apply((a) => a as string | undefined) : pulumi.output(undefined);
+      this.memberships = memberships;
       this.networkResources = [this.namespace, ...this.veths];
       this.legs = legs;
     }
@@ -245,6 +255,7 @@ export class Container extends pulumi.ComponentResource {
         }
         command = command(this.address as pulumi.Output<string>);
       }
+      this.command = pulumi.output(command) as pulumi.Output<string[]>;
       this.process = new Process(
         name,
         {
@@ -286,12 +297,15 @@ export class Container extends pulumi.ComponentResource {
       }
     }
 
-    this.facts = this.buildFacts(expose, ports);
+    this.declaredFacts = this.buildFacts(expose, ports, false);
+    this.facts = this.buildFacts(expose, ports, true);
     this.summary = this.facts.apply((f) => summarize(f));
     this.registerOutputs({ name: this.name, mode: this.mode, summary: this.summary });
   }
 
   private legs: Leg[] = [];
+  private memberships: Membership[] = [];
+  private command?: pulumi.Output<string[]>;
 
   private legsOf(list: Array<Network | NetworkAttachment>, fail: (m: string) => never): Leg[] {
     const legs: Leg[] = list.map((a, i) => {
@@ -344,17 +358,22 @@ export class Container extends pulumi.ComponentResource {
     return out;
   }
 
-  private buildFacts(expose: TopologyExpose[], ports: Array<Required<PortSpec>>): pulumi.Output<ContainerFacts> {
+  /**
+   * Addresses and MACs as allocated (what the veths are told to hold; read-back drift is the
+   * VethPair's business and is repaired by the next up), static host ports as declared and
+   * dynamic ones as allocated, and with `withPid` the workload's pid.
+   */
+  private buildFacts(expose: TopologyExpose[], ports: Array<Required<PortSpec>>, withPid: boolean): pulumi.Output<ContainerFacts> {
     const legs = this.legs;
     const attachments = pulumi.all(
-      this.veths.map((v, i) =>
-        pulumi.all([v.address, v.peerMac]).apply(
+      this.memberships.map((m, i) =>
+        pulumi.all([m.cidr, m.mac]).apply(
           ([address, mac]): AttachmentFacts => ({
             ifname: legs[i].ifname,
             hostIfname: legs[i].hostIfname,
             bridge: legs[i].network.bridgeName,
             network: legs[i].network.name,
-            address: address ?? "",
+            address,
             mac,
           }),
         ),
@@ -362,23 +381,23 @@ export class Container extends pulumi.ComponentResource {
     );
     const published = pulumi.all(
       this.publishes.map((pp, i) =>
-        pulumi.all([pp.hostPort, pp.address]).apply(([hostPort, address]) => ({
+        pulumi.all([ports[i].hostPort === 0 ? pp.hostPort : ports[i].hostPort, this.address]).apply(([hostPort, address]) => ({
           protocol: ports[i].protocol,
           hostIp: ports[i].hostIp,
           hostPort,
           requestedHostPort: ports[i].hostPort,
-          address,
+          address: address ?? "",
           port: ports[i].port,
           bridge: legs[0].network.bridgeName,
           probe: ports[i].probe,
         })),
       ),
     );
-    const command = this.process ? this.process.command : pulumi.output(undefined);
-    const pid = this.process ? this.process.pid : pulumi.output(undefined);
-    return pulumi.all([this.netns, attachments, published, command, pid]).apply(([netns, atts, pubs, cmd, p]) => {
+    const command = this.command ?? pulumi.output(undefined);
+    const pid = this.process && withPid ? this.process.pid : pulumi.output(undefined);
+    return pulumi.all([attachments, published, command, pid]).apply(([atts, pubs, cmd, p]) => {
       const f: ContainerFacts = { name: this.name, mode: this.mode, attachments: atts, expose, ports: pubs };
-      if (netns !== undefined) f.netns = netns;
+      if (this.netnsName !== undefined) f.netns = this.netnsName;
       if (this.sharesWith) f.sharesWith = this.sharesWith.name;
       if (legs.length > 0) f.gateway = legs[0].network.gateway;
       if (cmd !== undefined) f.workload = p !== undefined ? { command: cmd, pid: p } : { command: cmd };

@@ -36,7 +36,8 @@ import { compareNames } from "./topology";
  *                           first bridge-mode container blocked (no route at all).
  *
  * Probes from the outside are left out with `outside: false` (hosts other than sandbox
- * hosts have none), and published/host-mode ports when the host's address is unknown.
+ * hosts have none), published/host-mode ports when the host's address is unknown, and
+ * dynamic ports not allocated yet (hostPort 0, as a preview shows them).
  * UDP ports are not probed. Probe names are unique, at most 64 characters of
  * [A-Za-z0-9_.:-]: "ping:netns0-to-netns1", "http:outside-to-netns0:5000".
  */
@@ -172,7 +173,8 @@ export function expectedPaths(topology: Topology, options: ExpectedPathOptions =
     if (p.probe === "none" || p.protocol !== "tcp") continue;
     const c = byName.get(p.container);
     const ip = p.hostIp !== "0.0.0.0" ? p.hostIp : hostAddress;
-    if (!c || !ip || !c.netns) continue;
+    // hostPort 0: a dynamic port not allocated yet (a preview of its creation): nothing to probe.
+    if (!c || !ip || !c.netns || p.hostPort === 0) continue;
     const target = `${ip}:${p.hostPort}`;
     add(`outside-to-${c.name}:${p.port}`, "outside", p.probe, target, "reach");
     add(`host-to-published-${c.name}:${p.port}`, "host", p.probe, target, "reach");

@@ -60,6 +60,9 @@ describe("expectedPaths", () => {
     expect(other.some((p) => p.from === "outside")).toBe(false);
     expect(other.find((p) => p.name === "ping:netns0-to-egress")!.target).toBe("192.0.2.1");
     expect(other.map(row)).toContain("http:netns0-to-itself-published:5000 | netns0 http 198.51.100.2:5000 reach");
+    // A dynamic port before its allocation (hostPort 0, as at preview): nothing to probe yet.
+    const unallocated = { ...topology, ports: topology.ports.map((p) => ({ ...p, hostPort: 0, requestedHostPort: 0 })) };
+    expect(expectedPaths(unallocated).filter((p) => p.name.includes("published") || p.name.startsWith("http:outside"))).toEqual([]);
   });
 
   it("Docker's modes: isolation, multi-homing, container, host and none modes, icc off, no egress", () => {
