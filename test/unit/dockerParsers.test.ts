@@ -1,0 +1,259 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  checkPublishing,
+  parseDnatRules,
+  parseDockerProxies,
+  parseDockerPs,
+  parsePortsColumn,
+  userlandProxyFrom,
+} from "../../provider/host/dockerParsers";
+import { DOCKER_HOST_SECTIONS, DOCKER_PS_FORMAT, dockerHostCheckScript, parseDockerHostCheck } from "../../provider/host/dockerHostScripts";
+import { splitSections } from "../../provider/host/sections";
+
+// Outputs in the Docker 25 and Docker 28 formats (see test/fixtures/docker/README.md).
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", "docker", `${name}.txt`), "utf8");
+const section = (name: string, s: string) => splitSections(fixture(name))[s];
+const ARN = "arn:aws:ecs:us-east-1:123456789012:task/staging/";
+
+describe("parsePortsColumn", () => {
+  it("Docker 25, IPv6 off: 0.0.0.0 only", () => {
+    expect(parsePortsColumn("0.0.0.0:8080->80/tcp")).toEqual({
+      published: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+      exposed: [],
+    });
+  });
+
+  it("Docker 25 with IPv6 (:::PORT) and Docker 28 ([::]:PORT) read the same", () => {
+    const both = [
+      { hostIp: "0.0.0.0", hostPort: 32768, containerPort: 80, protocol: "tcp" },
+      { hostIp: "::", hostPort: 32768, containerPort: 80, protocol: "tcp" },
+    ];
+    expect(parsePortsColumn("0.0.0.0:32768->80/tcp, :::32768->80/tcp").published).toEqual(both);
+    expect(parsePortsColumn("0.0.0.0:32768->80/tcp, [::]:32768->80/tcp").published).toEqual(both);
+  });
+
+  it("specific addresses, ranges, exposed-only ports, udp and sctp", () => {
+    expect(parsePortsColumn("127.0.0.1:8000-8001->80-81/udp, [fd00::1]:9000->9000/sctp, 443/tcp, 7000-7001/udp, ")).toEqual({
+      published: [
+        { hostIp: "127.0.0.1", hostPort: 8000, containerPort: 80, protocol: "udp" },
+        { hostIp: "127.0.0.1", hostPort: 8001, containerPort: 81, protocol: "udp" },
+        { hostIp: "fd00::1", hostPort: 9000, containerPort: 9000, protocol: "sctp" },
+      ],
+      exposed: [
+        { containerPort: 443, protocol: "tcp" },
+        { containerPort: 7000, protocol: "udp" },
+        { containerPort: 7001, protocol: "udp" },
+      ],
+    });
+    expect(parsePortsColumn("")).toEqual({ published: [], exposed: [] });
+  });
+
+  it("refuses what it cannot read, naming the entry", () => {
+    expect(() => parsePortsColumn("0.0.0.0:8080->80/icmp")).toThrow('cannot read the docker ps port entry "0.0.0.0:8080->80/icmp"');
+    expect(() => parsePortsColumn("0.0.0.0:8000-8002->80-81/tcp")).toThrow(/host and container ranges differ in length/);
+    expect(() => parsePortsColumn("8080->80")).toThrow(/cannot read/);
+  });
+});
+
+describe("parseDockerPs", () => {
+  it("Docker 25 on ECS: static and dynamic tasks with their ECS labels; the agent has neither ports nor labels", () => {
+    expect(parseDockerPs(section("docker25-ecs", "containers"))).toEqual([
+      {
+        id: "36b4b914e8ba",
+        name: "ecs-ecs-networking-demo-bridge-stat-1-nginx-f0fbbff98de4aeafae01",
+        ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+        exposed: [],
+        taskArn: ARN + "04812b97f24e460cb9fc70f4282bbb85",
+        family: "ecs-networking-demo-bridge-stat",
+        ecsContainer: "nginx",
+      },
+      {
+        id: "3de9866ebb5b",
+        name: "ecs-ecs-networking-demo-bridge-dyn-1-nginx-fa80a097a8cd87947600",
+        ports: [{ hostIp: "0.0.0.0", hostPort: 32768, containerPort: 80, protocol: "tcp" }],
+        exposed: [],
+        taskArn: ARN + "7c1d5e2f0a9b4c3d8e6f1a2b3c4d5e6f",
+        family: "ecs-networking-demo-bridge-dyn",
+        ecsContainer: "nginx",
+      },
+      { id: "2585da539bda", name: "ecs-agent", ports: [], exposed: [] },
+    ]);
+  });
+
+  it("Docker 28: bracketed IPv6, a UDP range and an exposed port", () => {
+    const [, , stat] = parseDockerPs(section("docker28-ecs", "containers"));
+    expect(stat.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`)).toEqual([
+      "0.0.0.0:8080->80/tcp",
+      ":::8080->80/tcp",
+      "0.0.0.0:9000->9000/udp",
+      "0.0.0.0:9001->9001/udp",
+      ":::9000->9000/udp",
+      ":::9001->9001/udp",
+    ]);
+    expect(stat.exposed).toEqual([{ containerPort: 443, protocol: "tcp" }]);
+  });
+
+  it("reads the plain three-column format too, and refuses a line without an id", () => {
+    expect(parseDockerPs("f879829d1308\tecs-web-bridge-1-web-bridge-aacbafdddd9ad49ef401\t0.0.0.0:32768->80/tcp\n")).toEqual([
+      { id: "f879829d1308", name: "ecs-web-bridge-1-web-bridge-aacbafdddd9ad49ef401", ports: [{ hostIp: "0.0.0.0", hostPort: 32768, containerPort: 80, protocol: "tcp" }], exposed: [] },
+    ]);
+    expect(() => parseDockerPs("CONTAINER ID   IMAGE")).toThrow(/cannot read the docker ps line/);
+  });
+});
+
+describe("parseDockerProxies", () => {
+  it("Docker 25: one process per host address", () => {
+    expect(parseDockerProxies(section("docker25-ipv6", "proxies")).slice(0, 2)).toEqual([
+      { pid: 25023, protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80 },
+      { pid: 25030, protocol: "tcp", hostIp: "::", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80 },
+    ]);
+  });
+
+  it("Docker 28: -use-listen-fd is ignored; udp proxies read", () => {
+    const proxies = parseDockerProxies(section("docker28-ecs", "proxies"));
+    expect(proxies).toHaveLength(10);
+    expect(proxies[0]).toEqual({ pid: 4121, protocol: "tcp", hostIp: "0.0.0.0", hostPort: 32768, containerIp: "172.17.0.2", containerPort: 80 });
+    expect(proxies[6]).toEqual({ pid: 3575, protocol: "udp", hostIp: "0.0.0.0", hostPort: 9000, containerIp: "172.17.0.4", containerPort: 9000 });
+  });
+
+  it("skips the header and a grep of itself", () => {
+    const text = "    PID COMMAND\n 1234 grep docker-proxy\n 99 /usr/libexec/docker/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 80 -container-ip 172.17.0.9 -container-port 8080\n";
+    expect(parseDockerProxies(text)).toEqual([{ pid: 99, protocol: "tcp", hostIp: "0.0.0.0", hostPort: 80, containerIp: "172.17.0.9", containerPort: 8080 }]);
+    expect(() => parseDockerProxies(" 7 /usr/bin/docker-proxy -proto tcp -host-port x")).toThrow(/cannot read the docker-proxy process/);
+  });
+});
+
+describe("parseDnatRules", () => {
+  it("Docker's DOCKER chain: DNAT rules read, RETURN and -N skipped", () => {
+    expect(parseDnatRules(section("docker25-ecs", "dnat"))).toEqual([
+      { chain: "DOCKER", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80, inInterface: "!docker0" },
+      { chain: "DOCKER", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 32768, containerIp: "172.17.0.3", containerPort: 80, inInterface: "!docker0" },
+    ]);
+  });
+
+  it("without the userland proxy: no -i, and -d for a host address", () => {
+    expect(parseDnatRules(section("docker25-noproxy", "dnat"))).toEqual([
+      { chain: "DOCKER", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80 },
+      { chain: "DOCKER", protocol: "tcp", hostIp: "127.0.0.1", hostPort: 32768, containerIp: "172.17.0.3", containerPort: 80 },
+    ]);
+  });
+
+  it("bridgelab's own chain on a lab host, with its quoted comment", () => {
+    const line = '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.17.0.2:80';
+    expect(parseDnatRules(line)).toEqual([
+      { chain: "BRIDGELAB-DNAT", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80, comment: "bridgelab:v1:publish:web" },
+    ]);
+    expect(parseDnatRules("-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8000:8001 -j DNAT --to-destination 172.17.0.2")).toEqual([]);
+  });
+});
+
+describe("userlandProxyFrom", () => {
+  it("on by default; daemon.json can turn it off; dockerd's flag wins", () => {
+    expect(userlandProxyFrom(section("docker25-ecs", "dockerd"), "")).toBe(true);
+    expect(userlandProxyFrom("/usr/bin/dockerd -H fd://", '"userland-proxy": false')).toBe(false);
+    expect(userlandProxyFrom("/usr/bin/dockerd --userland-proxy=false", "")).toBe(false);
+    expect(userlandProxyFrom("/usr/bin/dockerd --userland-proxy=true", '"userland-proxy":false')).toBe(true);
+  });
+});
+
+describe("checkPublishing", () => {
+  const state = (name: string) => {
+    const s = splitSections(fixture(name));
+    return {
+      containers: parseDockerPs(s.containers),
+      proxies: parseDockerProxies(s.proxies),
+      dnat: parseDnatRules(s.dnat),
+      userlandProxy: userlandProxyFrom(s.dockerd, s["daemon-json"]),
+    };
+  };
+
+  it.each(["docker25-ecs", "docker25-ipv6", "docker25-noproxy", "docker28-ecs"])("%s is consistent", (name) => {
+    expect(checkPublishing(state(name))).toEqual([]);
+  });
+
+  it("names every drift: a rule and proxies left by a gone task, a killed proxy", () => {
+    expect(checkPublishing(state("docker28-drift"))).toEqual([
+      "container ecs-web-static-2-nginx-8e0c2a4f6b1d3e5a7c01 (1a3c5e7f9b2d) publishes 0.0.0.0:8080->80/tcp but no docker-proxy listens there (the userland proxy is on)",
+      "nat DOCKER DNATs 0.0.0.0:32769/tcp to 172.17.0.3:80 but no running container publishes it",
+      "docker-proxy (pid 4187) listens on 0.0.0.0:32769/tcp for 172.17.0.3:80 but no running container publishes it",
+      "docker-proxy (pid 4194) listens on [::]:32769/tcp for 172.17.0.3:80 but no running container publishes it",
+    ]);
+  });
+
+  it("a missing DNAT rule, a proxy to another address, a port published twice", () => {
+    const web = { id: "aaaaaaaaaaaa", name: "web", ports: [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" as const }], exposed: [] };
+    const proxy = { pid: 7, protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.9", containerPort: 80 };
+    const rule = { chain: "DOCKER", protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80 };
+    expect(checkPublishing({ containers: [web], proxies: [proxy], dnat: [], userlandProxy: true })).toEqual([
+      "container web (aaaaaaaaaaaa) publishes 0.0.0.0:8080->80/tcp but nat DOCKER has no DNAT rule for it",
+    ]);
+    expect(checkPublishing({ containers: [web], proxies: [proxy], dnat: [rule], userlandProxy: true })).toEqual([
+      "container web (aaaaaaaaaaaa) publishes 0.0.0.0:8080->80/tcp but its DNAT rule goes to 172.17.0.2:80 and its docker-proxy (pid 7) to 172.17.0.9:80",
+    ]);
+    expect(checkPublishing({ containers: [web, { ...web, id: "bbbbbbbbbbbb", name: "web2" }], proxies: [], dnat: [rule], userlandProxy: false, chain: "BRIDGELAB-DNAT" })).toEqual([
+      "web and web2 both publish 0.0.0.0:8080/tcp",
+    ]);
+  });
+});
+
+describe("the host check script and its report", () => {
+  it("prints every section the parser reads, in one compact script that only reads", () => {
+    const s = dockerHostCheckScript();
+    expect(s.match(/^echo '@@bridgelab ([a-z-]+)'$/gm)!.map((l) => l.slice(18, -1))).toEqual([...DOCKER_HOST_SECTIONS]);
+    expect(s).toContain(`docker ps --format '${DOCKER_PS_FORMAT}'`);
+    expect(DOCKER_PS_FORMAT).toBe(
+      '{{.ID}}\\t{{.Names}}\\t{{.Ports}}\\t{{.Label "com.amazonaws.ecs.task-arn"}}\\t{{.Label "com.amazonaws.ecs.task-definition-family"}}\\t{{.Label "com.amazonaws.ecs.container-name"}}',
+    );
+    expect(s).toContain("ip -j addr show dev docker0; e_bridge=$?");
+    expect(s).toContain("ps -eo pid,args | grep '[d]ocker-proxy'");
+    expect(s).toContain("iptables -w 5 -t nat -S DOCKER; e_dnat=$?");
+    expect(s).not.toMatch(/iptables .*-[ADIF] /);
+    for (const name of ["docker25-ecs", "docker28-ecs", "no-docker"]) expect(Object.keys(splitSections(fixture(name)))).toEqual([...DOCKER_HOST_SECTIONS]);
+    expect(dockerHostCheckScript({ bridge: "br0", natChain: "BRIDGELAB-DNAT" })).toContain("iptables -w 5 -t nat -S BRIDGELAB-DNAT");
+    expect(() => dockerHostCheckScript({ bridge: "br0; reboot" })).toThrow(/bad bridge name/);
+  });
+
+  it("Docker 25 on ECS: docker0, host ports per task (static and dynamic), consistent", () => {
+    const r = parseDockerHostCheck(fixture("docker25-ecs"));
+    expect(r.bridgeAddress).toBe("172.17.0.1/16");
+    expect(r.ephemeralRange).toEqual([32768, 60999]);
+    expect(r.userlandProxy).toBe(true);
+    expect(r.consistent).toBe(true);
+    expect(r.containers.map((c) => [c.family ?? c.name, c.ports])).toEqual([
+      ["ecs-networking-demo-bridge-stat", [{ protocol: "tcp", containerPort: 80, hostPort: 8080, hostIps: ["0.0.0.0"], ephemeral: false }]],
+      ["ecs-networking-demo-bridge-dyn", [{ protocol: "tcp", containerPort: 80, hostPort: 32768, hostIps: ["0.0.0.0"], ephemeral: true }]],
+      ["ecs-agent", []],
+    ]);
+  });
+
+  it("Docker 28: both address families in one row; family selects the listed containers, the verdict still covers all", () => {
+    const r = parseDockerHostCheck(fixture("docker28-ecs"), { family: "web-bridge" });
+    expect(r.containers.map((c) => [c.taskArn, c.ports])).toEqual([
+      [ARN + "a1b2c3d4e5f60718293a4b5c6d7e8f90", [{ protocol: "tcp", containerPort: 80, hostPort: 32768, hostIps: ["0.0.0.0", "::"], ephemeral: true }]],
+      [ARN + "0f9e8d7c6b5a49382716a5b4c3d2e1f0", [{ protocol: "tcp", containerPort: 80, hostPort: 32769, hostIps: ["0.0.0.0", "::"], ephemeral: true }]],
+    ]);
+    expect(r.dnat).toHaveLength(5);
+    expect(r.proxies).toHaveLength(10);
+    expect(r.consistent).toBe(true);
+    const drift = parseDockerHostCheck(fixture("docker28-drift"), { family: "web-bridge" });
+    expect(drift.consistent).toBe(false);
+    expect(drift.problems).toHaveLength(4);
+  });
+
+  it("a host without Docker: each failed read is a problem, with the stderr", () => {
+    const stderr = 'Device "docker0" does not exist.\nsh: 1: docker: not found\niptables: No chain/target/match by that name.\n';
+    const r = parseDockerHostCheck(fixture("no-docker"), { stderr });
+    expect(r).toMatchObject({ containers: [], proxies: [], dnat: [], consistent: false });
+    expect(r.bridgeAddress).toBeUndefined();
+    expect(r.problems).toEqual([
+      `no bridge docker0: \`ip -j addr show dev docker0\` exited 1 (stderr: Device "docker0" does not exist. / sh: 1: docker: not found / iptables: No chain/target/match by that name.)`,
+      "cannot list containers: `docker ps` exited 127 (stderr: Device \"docker0\" does not exist. / sh: 1: docker: not found / iptables: No chain/target/match by that name.)",
+      "cannot read nat DOCKER: `iptables -t nat -S DOCKER` exited 1 (stderr: Device \"docker0\" does not exist. / sh: 1: docker: not found / iptables: No chain/target/match by that name.)",
+    ]);
+  });
+
+  it("output that is not the script's is an error naming the missing sections", () => {
+    expect(() => parseDockerHostCheck("hello\n")).toThrow(/^the host check printed no bridge, containers, proxies, dnat, dockerd, daemon-json, port-range, exits sections/);
+  });
+});
