@@ -10,6 +10,8 @@ const labs: Record<string, (config: pulumi.Config) => Record<string, pulumi.Outp
   basic: basicLab,
   "netns-lab": netnsLab,
   "docker-modes": dockerModes,
+  // Loaded on demand: @pulumi/aws only for the stack that uses it.
+  "ecs-bridge": (c) => (require("./ecsBridge") as typeof import("./ecsBridge")).ecsBridge(c),
 };
 
 const config = new pulumi.Config("bridgelab");
