@@ -27,7 +27,7 @@ import { verifyLab } from "./verification";
  *   backendName backend · backendPort 8000 · backendHostPort 0 (dynamic)
  *   dbName db · dbPort 5432
  *   appName app · appPort 9000 · sidecarName sidecar · sidecarPort 9090
- *   hostName hostsvc · hostPort 8081 · noneName nonet
+ *   hostName hostsvc · hostServicePort 8081 · noneName nonet
  *   and verification.ts's publicAddress, egressTarget, probeFromOutside, verify.
  */
 export function dockerModes(config: pulumi.Config): Record<string, pulumi.Output<unknown>> {
@@ -64,7 +64,7 @@ export function dockerModes(config: pulumi.Config): Record<string, pulumi.Output
     host: str("hostName", "hostsvc"),
     none: str("noneName", "nonet"),
   };
-  const ports = { web: num("webPort", 80), backend: num("backendPort", 8000), db: num("dbPort", 5432), app: num("appPort", 9000), sidecar: num("sidecarPort", 9090), host: num("hostPort", 8081) };
+  const ports = { web: num("webPort", 80), backend: num("backendPort", 8000), db: num("dbPort", 5432), app: num("appPort", 9000), sidecar: num("sidecarPort", 9090), host: num("hostServicePort", 8081) };
 
   const web = new Container("web", {
     connection,

@@ -30,7 +30,7 @@ export function verifyLab(
   networks: Network[],
   containers: Container[],
 ): Verification {
-  const onSandbox = config.getObject("connection") === undefined;
+  const onSandbox = config.getSecretObject("connection") === undefined;
   const publicAddress = config.get("publicAddress") ?? (onSandbox ? "198.51.100.2" : undefined);
   const host = pulumi.output(connection).apply((c) => ({
     name: c.kind === "sandbox" ? `sandbox ${c.name}` : c.kind === "ssh" ? `ssh ${c.user ?? "root"}@${c.host}` : c.kind,
