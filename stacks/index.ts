@@ -12,6 +12,7 @@ const labs: Record<string, (config: pulumi.Config) => Record<string, pulumi.Outp
   "docker-modes": dockerModes,
   // Loaded on demand: @pulumi/aws only for the stack that uses it.
   "ecs-bridge": (c) => (require("./ecsBridge") as typeof import("./ecsBridge")).ecsBridge(c),
+  "ecs-bridge-local": (c) => (require("./ecsBridgeLocal") as typeof import("./ecsBridgeLocal")).ecsBridgeLocal(c),
 };
 
 const config = new pulumi.Config("bridgelab");
