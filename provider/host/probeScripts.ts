@@ -119,6 +119,9 @@ export function checkProbeTarget(field: string, v: unknown, kind: ProbeKind): Pr
  * Entries holding unknown values (preview) are skipped by the caller.
  */
 export function probeProblems(probes: unknown, isUnknown: (v: unknown) => boolean = () => false): string[] {
+  // At preview the whole list may not be known yet (built from other resources' outputs):
+  // it is checked again at apply, when it is.
+  if (isUnknown(probes)) return [];
   if (!Array.isArray(probes)) return [`probes must be a list of probes, got ${show(probes)}`];
   if (probes.length === 0) return ["probes must hold at least one probe"];
   const out: string[] = [];

@@ -217,3 +217,15 @@ describe("LabProbe diff (pure)", () => {
     expect(await diff({}, drifted)).toMatchObject({ changes: true, replaces: [] });
   });
 });
+
+describe("LabProbe check at preview", () => {
+  it("accepts a probe list that is not known yet, and still rejects a known bad one", async () => {
+    const { labProbeProvider } = await import("../../provider/resources/labProbe");
+    const { UNKNOWN } = await import("../../provider/resources/contract");
+    const connection = { kind: "sandbox", name: "lab" };
+    const unknown = await labProbeProvider.check!({}, { connection, probes: UNKNOWN });
+    expect(unknown.failures ?? []).toEqual([]);
+    const bad = await labProbeProvider.check!({}, { connection, probes: "nope" });
+    expect((bad.failures ?? []).map((f) => f.reason).join()).toMatch(/probes must be a list of probes/);
+  });
+});
