@@ -10,4 +10,8 @@ export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExis
 export * from "./resources/labProbe";
 export * from "./resources/portPublish";
 export * from "./components";
+export * from "./resources/ecsHostCheck";
+export * from "./host/dockerParsers";
+export { DOCKER_PS_FORMAT, dockerHostCheckScript, parseDockerHostCheck } from "./host/dockerHostScripts";
+export type { ContainerReport, DockerHostCheckOptions, DockerHostReport, HostPortMapping } from "./host/dockerHostScripts";
 export * from "./ecs";
