@@ -117,13 +117,25 @@ export function vethCreateScript(v: VethSpec): string {
     ["ip", "link", "set", "dev", v.name, "alias", TAG],
   );
   if (v.hostAddress) lines.push(["ip", "addr", "add", v.hostAddress, "dev", v.name]);
-  if (v.bridge) lines.push(["ip", "link", "set", "dev", v.name, "master", v.bridge]);
+  if (v.bridge) lines.push(["ip", "link", "set", "dev", v.name, "master", v.bridge], hairpinOn(v.name));
   if (v.address) lines.push(peerIp(v, "addr", "add", v.address, "dev", v.peerIfname));
   lines.push(peerIp(v, "link", "set", "dev", v.peerIfname, v.up ? "up" : "down"));
   lines.push(["ip", "link", "set", "dev", v.name, v.up ? "up" : "down"]);
   if (v.gateway) lines.push(peerIp(v, "route", "add", "default", "via", v.gateway, "dev", v.peerIfname));
   lines.push(disarm(), ...readBack(v));
   return script(lines);
+}
+
+/**
+ * Hairpin mode on the bridge port, as Docker sets it when it runs without its userland
+ * proxy (bridgelab never has one): a container reaching its own published port
+ * (HOST_IP:PORT, DNATed back to itself) has its frame sent back out the port it came in on,
+ * which a bridge otherwise refuses when br_netfilter hands it the DNATed frame.
+ *
+ *   ip link set dev veth0 type bridge_slave hairpin on
+ */
+function hairpinOn(name: string): Line {
+  return ["ip", "link", "set", "dev", name, "type", "bridge_slave", "hairpin", "on"];
 }
 
 /**
@@ -143,6 +155,7 @@ export function vethUpdateScript(from: VethSpec, to: VethSpec): string {
   if (from.bridge !== to.bridge) {
     lines.push(to.bridge ? ["ip", "link", "set", "dev", to.name, "master", to.bridge] : ["ip", "link", "set", "dev", to.name, "nomaster"]);
   }
+  if (to.bridge) lines.push(hairpinOn(to.name)); // cheap, and converges a port switched off by hand
   if (from.hostAddress !== to.hostAddress) {
     if (from.hostAddress) lines.push(`ip addr del ${from.hostAddress} dev ${to.name} 2>/dev/null || true`);
     if (to.hostAddress) lines.push(["ip", "addr", "replace", to.hostAddress, "dev", to.name]);

@@ -119,6 +119,8 @@ describe.each(TRANSPORTS)("seed 004 over %s", (kind) => {
     expect(await http("", "198.51.100.2:5000")).toContain("hello from netns0");
     // Hairpin: another container on the same bridge, through the host's address.
     expect(await http("ip netns exec netns1", "198.51.100.2:5000")).toContain("hello from netns0");
+    // netns0 reaching its own published port: the bridge port's hairpin mode sends it back.
+    expect(await http("ip netns exec netns0", "198.51.100.2:5000")).toContain("hello from netns0");
     // The rule in the shape the seed writes it (-d 172.16.0.2 ... -j DNAT), in our chain:
     expect(await host.sh("iptables-save -t nat")).toMatch(
       /^-A BRIDGELAB-DNAT -d 198\.51\.100\.2\/32 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172\.18\.0\.10:5000$/m,
