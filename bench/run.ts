@@ -1,0 +1,389 @@
+/**
+ * npm run bench [-- --sizes 10,50,250 --runs 3 --out bench/results]
+ *
+ * For each N: bring up and tear down bench/lab (N containers: namespace, veth, address,
+ * default route, one published port each, on a bridge with egress NAT) on a sandbox host,
+ * through the bundled test engine and the real dynamic-provider plugin, over the SSH
+ * transport (a real `sshd -i` inside the sandbox, reached through its proxyCommand). Side by
+ * side, in the same sandbox host:
+ *   - floor: a hand-written script run once, directly in the sandbox host (nsenter): one
+ *     `ip -batch` for the host side, one `ip -n NS -batch` per namespace (iproute2 has no
+ *     per-line netns option), one `iptables-restore --noflush` for every rule;
+ *   - naive: one new `ssh` connection (through the same proxyCommand) per command.
+ * Remote round trips are the lines of BRIDGELAB_TRACE_FILE. The plugin's peak RSS is VmHWM
+ * of the `@pulumi/pulumi/cmd/dynamic-provider` child process, polled every 100 ms from
+ * /proc/PID/status while the engine runs (the last sample before it exits is the peak).
+ * Results: bench/results/latest.{json,md,svg}.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+if (!process.env.BRIDGELAB_SANDBOX_ROOT) process.env.BRIDGELAB_SANDBOX_ROOT = `/run/bridgelab/bench-${process.pid}`;
+const sandboxRoot = process.env.BRIDGELAB_SANDBOX_ROOT;
+
+import { runEngine, EngineSummary } from "../test/engine/engine";
+import { makeSandbox } from "../test/support/sandboxFixture";
+import { startSshd, SshdHost } from "../test/support/sshd";
+
+const labDir = path.join(__dirname, "lab");
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+const sizes = arg("sizes", "10,50,250").split(",").map(Number);
+const runs = Number(arg("runs", "3"));
+const outDir = path.resolve(arg("out", path.join(__dirname, "results")));
+const skipNaive = process.argv.includes("--no-naive");
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+// ---------------------------------------------------------------- plugin RSS
+/** Poll /proc for dynamic-provider children of this process; the max VmHWM seen (kB). */
+function rssPoller(): { stop: () => number } {
+  let peak = 0;
+  const sample = () => {
+    for (const pid of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        if (ppid !== process.pid) continue;
+        if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("dynamic-provider")) continue;
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+        if (m) peak = Math.max(peak, Number(m[1]));
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  };
+  const t = setInterval(sample, 100);
+  return { stop: () => (clearInterval(t), sample(), peak) };
+}
+
+// ---------------------------------------------------------------- sandbox helpers
+type Box = Awaited<ReturnType<typeof makeSandbox>>;
+
+/** A shell script run directly in the sandbox host (nsenter), timed. */
+async function timedSh(box: Box, script: string): Promise<number> {
+  const t0 = performance.now();
+  await box.sh(script);
+  return performance.now() - t0;
+}
+
+async function expectClean(box: Box, what: string): Promise<void> {
+  const ns = (await box.sh("ip netns list")).trim();
+  const links = (await box.sh("ip -o link show | grep -v -e ' lo:' -e ' eth0@' -e ' eth0:' || true")).trim();
+  const rules = (await box.sh("iptables-save | grep -c -i -e bridgelab -e benchfloor || true")).trim();
+  if (ns || links || rules !== "0") throw new Error(`${what} left something behind: netns=[${ns.split("\n").length}] links=[${links}] rules=${rules}`);
+}
+
+// ---------------------------------------------------------------- floor
+const SUBNET = "172.30.0.0/16";
+const GW = "172.30.0.1";
+const addr = (i: number) => `172.30.${Math.floor((10 + i) / 256)}.${(10 + i) % 256}`;
+const BR = "brf0";
+
+function floorUp(n: number): string {
+  const host = [`link add ${BR} type bridge`, `addr add ${GW}/16 dev ${BR}`, `link set ${BR} up`];
+  for (let i = 0; i < n; i++) {
+    host.push(`netns add fn${i}`, `link add fv${i} type veth peer name eth0 netns fn${i}`, `link set fv${i} master ${BR} up`);
+  }
+  const lines = [`set -e`, `ip -batch - <<'EOF'\n${host.join("\n")}\nEOF`];
+  for (let i = 0; i < n; i++) {
+    lines.push(`ip -n fn${i} -batch - <<'EOF'\nlink set lo up\naddr add ${addr(i)}/16 dev eth0\nlink set eth0 up\nroute add default via ${GW}\nEOF`);
+  }
+  lines.push(`echo 1 > /proc/sys/net/ipv4/ip_forward`);
+  const nat = ["*nat", ":BENCHFLOOR-DNAT - [0:0]", ":BENCHFLOOR-POST - [0:0]", "-A PREROUTING -m addrtype --dst-type LOCAL -j BENCHFLOOR-DNAT", "-A OUTPUT -m addrtype --dst-type LOCAL -j BENCHFLOOR-DNAT", "-A POSTROUTING -j BENCHFLOOR-POST", `-A BENCHFLOOR-POST -s ${SUBNET} ! -o ${BR} -j MASQUERADE`];
+  const filter = ["*filter", ":BENCHFLOOR-FWD - [0:0]", "-A FORWARD -j BENCHFLOOR-FWD"];
+  for (let i = 0; i < n; i++) {
+    const a = addr(i);
+    nat.push(`-A BENCHFLOOR-DNAT -p tcp -m tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:5000`);
+    nat.push(`-A BENCHFLOOR-POST -s ${a}/32 -d ${a}/32 -p tcp -m tcp --dport 5000 -j MASQUERADE`);
+    filter.push(`-A BENCHFLOOR-FWD -d ${a}/32 ! -i ${BR} -o ${BR} -p tcp -m tcp --dport 5000 -j ACCEPT`);
+  }
+  lines.push(`iptables-restore --noflush <<'EOF'\n${nat.join("\n")}\nCOMMIT\n${filter.join("\n")}\nCOMMIT\nEOF`);
+  return lines.join("\n");
+}
+
+function floorDown(n: number): string {
+  const host = [];
+  for (let i = 0; i < n; i++) host.push(`netns del fn${i}`);
+  host.push(`link del ${BR}`);
+  const rules = [
+    "*nat",
+    "-D PREROUTING -m addrtype --dst-type LOCAL -j BENCHFLOOR-DNAT",
+    "-D OUTPUT -m addrtype --dst-type LOCAL -j BENCHFLOOR-DNAT",
+    "-D POSTROUTING -j BENCHFLOOR-POST",
+    "-F BENCHFLOOR-DNAT",
+    "-F BENCHFLOOR-POST",
+    "-X BENCHFLOOR-DNAT",
+    "-X BENCHFLOOR-POST",
+    "COMMIT",
+    "*filter",
+    "-D FORWARD -j BENCHFLOOR-FWD",
+    "-F BENCHFLOOR-FWD",
+    "-X BENCHFLOOR-FWD",
+    "COMMIT",
+  ];
+  return [`set -e`, `ip -batch - <<'EOF'\n${host.join("\n")}\nEOF`, `iptables-restore --noflush <<'EOF'\n${rules.join("\n")}\nEOF`, `echo 0 > /proc/sys/net/ipv4/ip_forward`].join("\n");
+}
+
+// ---------------------------------------------------------------- naive
+/** The same topology as one command per step, as a remote-command resource per step would run. */
+function naiveUpCommands(n: number): string[] {
+  const c = [`ip link add ${BR} type bridge`, `ip addr add ${GW}/16 dev ${BR}`, `ip link set ${BR} up`, `sysctl -qw net.ipv4.ip_forward=1`, `iptables -t nat -A POSTROUTING -s ${SUBNET} ! -o ${BR} -j MASQUERADE`];
+  for (let i = 0; i < n; i++) {
+    const a = addr(i);
+    c.push(
+      `ip netns add fn${i}`,
+      `ip link add fv${i} type veth peer name eth0 netns fn${i}`,
+      `ip link set fv${i} master ${BR} up`,
+      `ip -n fn${i} link set lo up`,
+      `ip -n fn${i} addr add ${a}/16 dev eth0`,
+      `ip -n fn${i} link set eth0 up`,
+      `ip -n fn${i} route add default via ${GW}`,
+      `iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:5000`,
+      `iptables -A FORWARD -d ${a}/32 ! -i ${BR} -o ${BR} -p tcp --dport 5000 -j ACCEPT`,
+    );
+  }
+  return c;
+}
+function naiveDownCommands(n: number): string[] {
+  const c: string[] = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const a = addr(i);
+    c.push(
+      `iptables -D FORWARD -d ${a}/32 ! -i ${BR} -o ${BR} -p tcp --dport 5000 -j ACCEPT`,
+      `iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:5000`,
+      `ip netns del fn${i}`,
+    );
+  }
+  c.push(`iptables -t nat -D POSTROUTING -s ${SUBNET} ! -o ${BR} -j MASQUERADE`, `sysctl -qw net.ipv4.ip_forward=0`, `ip link del ${BR}`);
+  return c;
+}
+
+function sshOnce(sshd: SshdHost, keyFile: string, command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      "ssh",
+      ["-F", "/dev/null", "-i", keyFile, "-o", `ProxyCommand=${sshd.proxyCommand}`, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "root@bench", command],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let err = "";
+    p.stderr.on("data", (d) => (err += d));
+    p.on("error", reject);
+    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`naive ssh ${command}: exit ${code}: ${err}`))));
+  });
+}
+async function naive(sshd: SshdHost, keyFile: string, commands: string[]): Promise<number> {
+  const t0 = performance.now();
+  for (const c of commands) await sshOnce(sshd, keyFile, c);
+  return performance.now() - t0;
+}
+
+// ---------------------------------------------------------------- bridgelab through the engine
+interface Measured {
+  ms: number;
+  calls: number;
+  rssKb: number;
+  summary: EngineSummary;
+}
+
+async function engineOp(ctx: { tmp: string; sshd: SshdHost; n: number }, op: "up" | "destroy" | "refresh" | "preview"): Promise<Measured> {
+  const trace = path.join(ctx.tmp, `trace-${op}-${Date.now()}.jsonl`);
+  const poll = rssPoller();
+  const t0 = performance.now();
+  const summary = await runEngine({
+    op,
+    dir: labDir,
+    stack: "bench",
+    stateFile: path.join(ctx.tmp, "state.json"),
+    config: { containers: String(ctx.n) },
+    secretConfig: { connection: JSON.stringify(ctx.sshd.connection()) },
+    env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true", BRIDGELAB_TRACE_FILE: trace },
+  });
+  const ms = performance.now() - t0;
+  const rssKb = poll.stop();
+  if (!summary.ok) throw new Error(`engine ${op} N=${ctx.n} failed: ${summary.error}\n${summary.logs.slice(-20).join("\n")}`);
+  const calls = fs.existsSync(trace) ? fs.readFileSync(trace, "utf8").split("\n").filter(Boolean).length : 0;
+  return { ms, calls, rssKb, summary };
+}
+
+// ---------------------------------------------------------------- main
+interface Row {
+  n: number;
+  runs: number;
+  bridgelab: { upMs: number; downMs: number; upCalls: number; downCalls: number; upCallsPerContainer: number; unchangedUpCalls: number; unchangedUpChanged: number; refreshCalls: number; resources: number; pluginPeakRssMb: number };
+  floor: { upMs: number; downMs: number };
+  naive?: { upMs: number; downMs: number; upCommands: number; downCommands: number; commandsPerContainer: number };
+  ratios: { upVsFloor: number; downVsFloor: number; naiveVsUp?: number; naiveVsDown?: number };
+  samples: Record<string, number[]>;
+}
+
+async function benchN(n: number): Promise<Row> {
+  const box = await makeSandbox(`bench${n}`);
+  const sshd = await startSshd(box.name);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bridgelab-bench-${n}-`));
+  const keyFile = path.join(tmp, "key");
+  fs.writeFileSync(keyFile, sshd.connection().privateKey as string, { mode: 0o600 });
+  const s: Record<string, number[]> = { up: [], down: [], floorUp: [], floorDown: [], naiveUp: [], naiveDown: [], rss: [], upCalls: [], downCalls: [] };
+  let unchangedUpCalls = -1;
+  let unchangedUpChanged = -1;
+  let refreshCalls = -1;
+  let resources = 0;
+  try {
+    for (let r = 0; r < runs; r++) {
+      const ctx = { tmp, sshd, n };
+      const up = await engineOp(ctx, "up");
+      s.up.push(up.ms);
+      s.upCalls.push(up.calls);
+      s.rss.push(up.rssKb);
+      resources = up.summary.resources.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic")).length;
+      if (r === 0) {
+        const again = await engineOp(ctx, "up");
+        unchangedUpCalls = again.calls;
+        unchangedUpChanged = again.summary.resources.filter((x) => x.op !== "same").length;
+        s.rss.push(again.rssKb);
+        const refresh = await engineOp(ctx, "refresh");
+        refreshCalls = refresh.calls;
+        s.rss.push(refresh.rssKb);
+      }
+      const down = await engineOp(ctx, "destroy");
+      s.down.push(down.ms);
+      s.downCalls.push(down.calls);
+      s.rss.push(down.rssKb);
+      await expectClean(box, `bridgelab destroy N=${n}`);
+      console.error(`  N=${n} run ${r + 1}: bridgelab up ${Math.round(up.ms)} ms (${up.calls} calls), down ${Math.round(down.ms)} ms (${down.calls} calls), plugin peak ${Math.round(up.rssKb / 1024)} MB`);
+
+      s.floorUp.push(await timedSh(box, floorUp(n)));
+      s.floorDown.push(await timedSh(box, floorDown(n)));
+      await expectClean(box, `floor N=${n}`);
+      console.error(`  N=${n} run ${r + 1}: floor up ${Math.round(s.floorUp[r])} ms, down ${Math.round(s.floorDown[r])} ms`);
+
+      if (!skipNaive) {
+        s.naiveUp.push(await naive(sshd, keyFile, naiveUpCommands(n)));
+        s.naiveDown.push(await naive(sshd, keyFile, naiveDownCommands(n)));
+        await expectClean(box, `naive N=${n}`);
+        console.error(`  N=${n} run ${r + 1}: naive up ${Math.round(s.naiveUp[r])} ms, down ${Math.round(s.naiveDown[r])} ms`);
+      }
+    }
+  } finally {
+    await sshd.stop();
+    await box.dispose();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const b = {
+    upMs: round(median(s.up), 0),
+    downMs: round(median(s.down), 0),
+    upCalls: median(s.upCalls),
+    downCalls: median(s.downCalls),
+    upCallsPerContainer: round(median(s.upCalls) / n),
+    unchangedUpCalls,
+    unchangedUpChanged,
+    refreshCalls,
+    resources,
+    pluginPeakRssMb: round(Math.max(...s.rss) / 1024, 1),
+  };
+  const floor = { upMs: round(median(s.floorUp), 0), downMs: round(median(s.floorDown), 0) };
+  const nv = skipNaive
+    ? undefined
+    : { upMs: round(median(s.naiveUp), 0), downMs: round(median(s.naiveDown), 0), upCommands: naiveUpCommands(n).length, downCommands: naiveDownCommands(n).length, commandsPerContainer: round((naiveUpCommands(n).length + naiveDownCommands(n).length) / n) };
+  return {
+    n,
+    runs,
+    bridgelab: b,
+    floor,
+    naive: nv,
+    ratios: {
+      upVsFloor: round(b.upMs / floor.upMs),
+      downVsFloor: round(b.downMs / floor.downMs),
+      ...(nv ? { naiveVsUp: round(nv.upMs / b.upMs), naiveVsDown: round(nv.downMs / b.downMs) } : {}),
+    },
+    samples: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map((x) => round(x, 0))])),
+  };
+}
+
+function markdown(rows: Row[], meta: Record<string, unknown>): string {
+  const lines = [
+    `Benchmark ${meta.date} · ${meta.cpus} CPUs · medians of ${runs} runs · \`npm run bench -- --sizes ${sizes.join(",")} --runs ${runs}\``,
+    "",
+    "| N | bridgelab up | floor up | naive up | up ÷ floor | naive ÷ up | bridgelab down | floor down | naive down | down ÷ floor | naive ÷ down | calls up / down | calls per container (up) | naive cmds per container | unchanged up calls | refresh calls / resources | plugin peak RSS |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const s = (ms: number | undefined) => (ms === undefined ? "–" : `${(ms / 1000).toFixed(2)} s`);
+  for (const r of rows) {
+    lines.push(
+      `| ${r.n} | ${s(r.bridgelab.upMs)} | ${s(r.floor.upMs)} | ${s(r.naive?.upMs)} | ${r.ratios.upVsFloor}× | ${r.ratios.naiveVsUp ?? "–"}× | ${s(r.bridgelab.downMs)} | ${s(r.floor.downMs)} | ${s(r.naive?.downMs)} | ${r.ratios.downVsFloor}× | ${r.ratios.naiveVsDown ?? "–"}× | ${r.bridgelab.upCalls} / ${r.bridgelab.downCalls} | ${r.bridgelab.upCallsPerContainer} | ${r.naive?.commandsPerContainer ?? "–"} | ${r.bridgelab.unchangedUpCalls} | ${r.bridgelab.refreshCalls} / ${r.bridgelab.resources} | ${r.bridgelab.pluginPeakRssMb} MB |`,
+    );
+  }
+  lines.push("", "Floor: one `ip -batch`, one `ip -n NS -batch` per namespace and one `iptables-restore --noflush`, run directly in the sandbox host. Naive: one new `ssh` connection per command through the same proxyCommand. Calls: lines of BRIDGELAB_TRACE_FILE. RSS: max VmHWM of the dynamic-provider process, polled every 100 ms.");
+  return lines.join("\n") + "\n";
+}
+
+function svg(rows: Row[]): string {
+  const W = 640, H = 400, L = 60, R = 130, T = 30, B = 50;
+  const series: Array<[string, string, (r: Row) => number | undefined]> = [
+    ["bridgelab up", "#1f77b4", (r) => r.bridgelab.upMs],
+    ["bridgelab down", "#6baed6", (r) => r.bridgelab.downMs],
+    ["floor up", "#2ca02c", (r) => r.floor.upMs],
+    ["floor down", "#98df8a", (r) => r.floor.downMs],
+    ["naive up", "#d62728", (r) => r.naive?.upMs],
+    ["naive down", "#ff9896", (r) => r.naive?.downMs],
+  ];
+  const maxN = Math.max(...rows.map((r) => r.n));
+  const maxY = Math.max(1, ...rows.flatMap((r) => series.map(([, , f]) => f(r) ?? 0))) / 1000;
+  const x = (n: number) => L + ((W - L - R) * n) / maxN;
+  const y = (s: number) => H - B - ((H - T - B) * s) / maxY;
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  out.push(`<text x="${L}" y="18" font-size="13">bridgelab bench: wall time against N (medians)</text>`);
+  out.push(`<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`);
+  for (let k = 0; k <= 4; k++) {
+    const v = (maxY * k) / 4;
+    out.push(`<text x="${L - 5}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(1)} s</text><line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#eee"/>`);
+  }
+  for (const r of rows) out.push(`<text x="${x(r.n)}" y="${H - B + 15}" text-anchor="middle">${r.n}</text>`);
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">containers (N)</text>`);
+  series.forEach(([name, color, f], i) => {
+    const pts = rows.filter((r) => f(r) !== undefined).map((r) => `${x(r.n).toFixed(1)},${y(f(r)! / 1000).toFixed(1)}`);
+    if (!pts.length) return;
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(" ")}"/>`);
+    for (const p of pts) out.push(`<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="3" fill="${color}"/>`);
+    out.push(`<rect x="${W - R + 10}" y="${T + i * 18}" width="12" height="3" fill="${color}"/><text x="${W - R + 26}" y="${T + i * 18 + 5}">${name}</text>`);
+  });
+  out.push("</svg>");
+  return out.join("\n") + "\n";
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(sandboxRoot, { recursive: true });
+  const rows: Row[] = [];
+  try {
+    for (const n of sizes) {
+      console.error(`N=${n}: ${runs} runs`);
+      rows.push(await benchN(n));
+    }
+  } finally {
+    spawnSync("rmdir", [sandboxRoot]);
+  }
+  const meta = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version, sizes, runs, transport: "ssh (sshd -i in the sandbox via proxyCommand)" };
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "latest.json"), JSON.stringify({ meta, rows }, null, 2) + "\n");
+  const md = markdown(rows, meta);
+  fs.writeFileSync(path.join(outDir, "latest.md"), md);
+  fs.writeFileSync(path.join(outDir, "latest.svg"), svg(rows));
+  process.stdout.write(md);
+  // The plugin's pooled connections live in the plugin; the engine's own pool (if any) is closed here.
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
