@@ -108,9 +108,10 @@ export function processCreateScript(p: ProcessSpec): string {
     "set -eu",
     ...prelude(p.name),
     ...stopFunction(),
-    ["mkdir", "-p", PROC_DIR],
   ];
+  // Before any change: a missing namespace leaves the host as it was (not even the state directory).
   if (p.netns) lines.push(`if [ ! -e /run/netns/${p.netns} ]; then echo 'network namespace ${p.netns} does not exist (create the NetNamespace first)' >&2; exit 1; fi`);
+  lines.push(["mkdir", "-p", PROC_DIR]);
   lines.push(
     "stop_recorded",
     ["rm", "-f", pidPath(p.name)],
