@@ -37,6 +37,8 @@ const sizes = arg("sizes", "10,50,250").split(",").map(Number);
 const runs = Number(arg("runs", "3"));
 const outDir = path.resolve(arg("out", path.join(__dirname, "results")));
 const skipNaive = process.argv.includes("--no-naive");
+/** Runs of the naive baseline per N (default: --runs); it is by far the slowest part. */
+const naiveRuns = Number(arg("naive-runs", String(runs)));
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -220,6 +222,7 @@ async function engineOp(ctx: { tmp: string; sshd: SshdHost; n: number }, op: "up
 interface Row {
   n: number;
   runs: number;
+  naiveRuns: number;
   bridgelab: { upMs: number; downMs: number; upCalls: number; downCalls: number; upCallsPerContainer: number; unchangedUpCalls: number; unchangedUpChanged: number; refreshCalls: number; resources: number; pluginPeakRssMb: number };
   floor: { upMs: number; downMs: number };
   naive?: { upMs: number; downMs: number; upCommands: number; downCommands: number; commandsPerContainer: number };
@@ -238,6 +241,12 @@ async function benchN(n: number): Promise<Row> {
   let unchangedUpChanged = -1;
   let refreshCalls = -1;
   let resources = 0;
+  const cleanup = async () => {
+    await sshd.stop();
+    await box.dispose();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  live.cleanup = cleanup;
   try {
     for (let r = 0; r < runs; r++) {
       const ctx = { tmp, sshd, n };
@@ -267,7 +276,7 @@ async function benchN(n: number): Promise<Row> {
       await expectClean(box, `floor N=${n}`);
       console.error(`  N=${n} run ${r + 1}: floor up ${Math.round(s.floorUp[r])} ms, down ${Math.round(s.floorDown[r])} ms`);
 
-      if (!skipNaive) {
+      if (!skipNaive && r < naiveRuns) {
         s.naiveUp.push(await naive(sshd, keyFile, naiveUpCommands(n)));
         s.naiveDown.push(await naive(sshd, keyFile, naiveDownCommands(n)));
         await expectClean(box, `naive N=${n}`);
@@ -275,9 +284,8 @@ async function benchN(n: number): Promise<Row> {
       }
     }
   } finally {
-    await sshd.stop();
-    await box.dispose();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    live.cleanup = undefined;
+    await cleanup();
   }
   const b = {
     upMs: round(median(s.up), 0),
@@ -298,6 +306,7 @@ async function benchN(n: number): Promise<Row> {
   return {
     n,
     runs,
+    naiveRuns: skipNaive ? 0 : Math.min(runs, naiveRuns),
     bridgelab: b,
     floor,
     naive: nv,
@@ -312,7 +321,7 @@ async function benchN(n: number): Promise<Row> {
 
 function markdown(rows: Row[], meta: Record<string, unknown>): string {
   const lines = [
-    `Benchmark ${meta.date} · ${meta.cpus} CPUs · medians of ${runs} runs · \`npm run bench -- --sizes ${sizes.join(",")} --runs ${runs}\``,
+    `Benchmark ${meta.date} · ${meta.cpus} CPUs (load average ${meta.load}) · medians of ${runs} runs (naive: ${Math.min(runs, naiveRuns)}) · \`npm run bench -- --sizes ${sizes.join(",")} --runs ${runs}${naiveRuns < runs ? ` --naive-runs ${naiveRuns}` : ""}\``,
     "",
     "| N | bridgelab up | floor up | naive up | up ÷ floor | naive ÷ up | bridgelab down | floor down | naive down | down ÷ floor | naive ÷ down | calls up / down | calls per container (up) | naive cmds per container | unchanged up calls | refresh calls / resources | plugin peak RSS |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -361,27 +370,44 @@ function svg(rows: Row[]): string {
   return out.join("\n") + "\n";
 }
 
-async function main(): Promise<void> {
-  fs.mkdirSync(sandboxRoot, { recursive: true });
-  const rows: Row[] = [];
-  try {
-    for (const n of sizes) {
-      console.error(`N=${n}: ${runs} runs`);
-      rows.push(await benchN(n));
-    }
-  } finally {
-    spawnSync("rmdir", [sandboxRoot]);
-  }
-  const meta = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version, sizes, runs, transport: "ssh (sshd -i in the sandbox via proxyCommand)" };
+function write(rows: Row[]): string {
+  const meta = { date: new Date().toISOString(), cpus: os.cpus().length, load: os.loadavg().map((x) => x.toFixed(1)).join(" "), node: process.version, sizes, runs, naiveRuns, transport: "ssh (sshd -i in the sandbox via proxyCommand)" };
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "latest.json"), JSON.stringify({ meta, rows }, null, 2) + "\n");
   const md = markdown(rows, meta);
   fs.writeFileSync(path.join(outDir, "latest.md"), md);
   fs.writeFileSync(path.join(outDir, "latest.svg"), svg(rows));
+  return md;
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(sandboxRoot, { recursive: true });
+  const rows: Row[] = [];
+  let md = "";
+  try {
+    for (const n of sizes) {
+      console.error(`N=${n}: ${runs} runs`);
+      rows.push(await benchN(n));
+      md = write(rows); // after every N, so an interrupted run keeps what it measured
+    }
+  } finally {
+    spawnSync("rmdir", [sandboxRoot]);
+  }
   process.stdout.write(md);
-  // The plugin's pooled connections live in the plugin; the engine's own pool (if any) is closed here.
   process.exit(0);
 }
+
+// Ctrl-C / kill: delete the sandbox host being used (its processes with it) before exiting.
+const live: { cleanup?: () => Promise<void> } = {};
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`${sig}: deleting the sandbox host, then exiting`);
+    setTimeout(() => process.exit(130), 30000).unref();
+    void (live.cleanup?.() ?? Promise.resolve()).finally(() => (spawnSync("rmdir", [sandboxRoot]), process.exit(130)));
+  });
 
 main().catch((e) => {
   console.error(e);
