@@ -11,12 +11,12 @@ import { checkNetnsName, Problem } from "./validate";
  * A probe from netns0 pinging the stand-in internet, one fetching a published port from the
  * host, one opening a TCP connection:
  *
- *   ip netns exec netns0 ping -n -c1 -W1 203.0.113.1
+ *   ip netns exec netns0 ping -n -c3 -i0.2 -W1 203.0.113.1
  *   curl -sS -o /dev/null --max-time 2 -w 'HTTP %{http_code}' http://198.51.100.2:8080/
  *   ip netns exec netns1 timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' 172.18.0.10 5000
  *
- * Timeouts are short (one second for ping, two for HTTP and TCP), so a script of any number of
- * probes takes about two seconds.
+ * Timeouts are short (three pings over about 1.4 s, two seconds for HTTP and TCP), so a script of
+ * any number of probes takes about two seconds.
  */
 export type ProbeKind = "ping" | "http" | "tcp";
 export type ProbeExpect = "reach" | "blocked";
@@ -178,7 +178,9 @@ export const EXIT_CANNOT_PROBE = 200;
 export function probeArgv(p: PlannedProbe): string[] {
   switch (p.kind) {
     case "ping":
-      return ["ping", "-n", "-c1", "-W1", p.ip];
+      // Three tries 0.2 s apart; any reply counts (ping exits 0), so a first packet lost to ARP
+      // resolution on a busy host is not mistaken for a blocked path.
+      return ["ping", "-n", "-c3", "-i0.2", "-W1", p.ip];
     case "http":
       return ["curl", "-sS", "-o", "/dev/null", "--max-time", "2", "-w", "HTTP %{http_code}\\n", `http://${p.ip}:${p.port}/`];
     case "tcp":
@@ -193,7 +195,7 @@ const TOOL: Record<ProbeKind, string> = { ping: "ping", http: "curl", tcp: "bash
  * and exit status to a private temporary directory, then printing section `probe-N` per
  * probe: the exit status on the first line, the last lines of output after it.
  *
- *   ( ip netns exec netns0 ping -n -c1 -W1 203.0.113.1 >"$d/0" 2>&1; echo $? >"$d/0.rc" ) &
+ *   ( ip netns exec netns0 ping -n -c3 -i0.2 -W1 203.0.113.1 >"$d/0" 2>&1; echo $? >"$d/0.rc" ) &
  *
  * A missing namespace or tool is reported as exit EXIT_CANNOT_PROBE with a message, so it is
  * never mistaken for a blocked path.

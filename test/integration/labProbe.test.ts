@@ -113,7 +113,7 @@ describe.each(TRANSPORTS)("LabProbe over %s", (kind) => {
     await expect(labProbeProvider.update!(id, drifted, inputs)).rejects.toThrow(/c1-gateway: c1 → 172\.18\.0\.1 \(ping\) expected reach but: /);
 
     await host.sh("ip link set dev v-c1-0 up");
-    await host.sh(`for i in $(seq 30); do ip netns exec c1 ping -c1 -W1 ${GATEWAY} >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1`);
+    await host.sh(`for i in $(seq 30); do ip netns exec c1 ping -c3 -i0.2 -W1 ${GATEWAY} >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1`);
     const fixed = (await labProbeProvider.update!(id, drifted, inputs)).outs as LabProbeOutputs;
     expect(fixed.matrix.every((m) => m.ok)).toBe(true);
     expect(await labProbeProvider.diff!(id, fixed, inputs)).toMatchObject({ changes: false });

@@ -46,7 +46,7 @@ describe.each(TRANSPORTS)("seed 004 over %s", (kind) => {
 
   /** Exit status of a command inside the host (0 = it worked). */
   const status = async (script: string) => Number((await host.sh(`${script} >/dev/null 2>&1; echo $?`)).trim());
-  const ping = (from: string, to: string) => status(`ip netns exec ${from} ping -c1 -W1 ${to}`);
+  const ping = (from: string, to: string) => status(`ip netns exec ${from} ping -c3 -i0.2 -W1 ${to}`);
   const http = (where: string, url: string) => host.sh(`${where} curl -s --max-time 3 ${url} || echo FAILED`);
 
   let netns0: Made, netns1: Made, veth0: Made, veth1: Made, br0: Made;
@@ -56,7 +56,7 @@ describe.each(TRANSPORTS)("seed 004 over %s", (kind) => {
     netns1 = await make(netNamespaceProvider, { name: "netns1" });
     expect((await host.sh("ip netns list")).split("\n").map((l) => l.split(" ")[0]).filter(Boolean).sort()).toEqual(["netns0", "netns1"]);
     // "ping: connect: Network is unreachable"
-    expect(await host.sh("ip netns exec netns0 ping -c1 -W1 198.51.100.2 2>&1 || true")).toContain("Network is unreachable");
+    expect(await host.sh("ip netns exec netns0 ping -c3 -i0.2 -W1 198.51.100.2 2>&1 || true")).toContain("Network is unreachable");
   });
 
   it("veth pairs with eth-side addresses, but no bridge: the containers cannot reach each other", async () => {
@@ -74,13 +74,13 @@ describe.each(TRANSPORTS)("seed 004 over %s", (kind) => {
     expect(await host.sh("ip -j link show master br0")).toContain("veth0");
     expect(await ping("netns0", "172.18.0.20")).toBe(0);
     expect(await ping("netns1", "172.18.0.10")).toBe(0);
-    expect(await status("ping -c1 -W1 172.18.0.10")).not.toBe(0);
+    expect(await status("ping -c3 -i0.2 -W1 172.18.0.10")).not.toBe(0);
   });
 
   it("the bridge gets 172.18.0.1/16: the host reaches the containers", async () => {
     await change(br0, { address: "172.18.0.1/16" });
-    expect(await status("ping -c1 -W1 172.18.0.10")).toBe(0);
-    expect(await status("ping -c1 -W1 172.18.0.20")).toBe(0);
+    expect(await status("ping -c3 -i0.2 -W1 172.18.0.10")).toBe(0);
+    expect(await status("ping -c3 -i0.2 -W1 172.18.0.20")).toBe(0);
     expect(await host.sh("ip route list")).toContain("172.18.0.0/16 dev br0 proto kernel scope link src 172.18.0.1");
   });
 

@@ -20,7 +20,7 @@ describe.each(TRANSPORTS)("VethPair over %s", (kind) => {
     (parseIpAddrJson(await host.sh(`ip ${inNs(ns)}-j addr show dev ${dev} 2>/dev/null || echo '[]'`))[0]?.addrs ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
   const defaultRoutes = async (ns: string) => parseIpRouteJson(await host.sh(`ip -n ${ns} -j route show default`));
   /** "ok" when one ping gets an answer. From a namespace, or from the host itself. */
-  const ping = async (from: string | undefined, to: string) => (await host.sh(`${from ? `ip netns exec ${from} ` : ""}ping -c1 -W1 ${to} >/dev/null 2>&1 && echo ok || echo unreachable`)).trim();
+  const ping = async (from: string | undefined, to: string) => (await host.sh(`${from ? `ip netns exec ${from} ` : ""}ping -c3 -i0.2 -W1 ${to} >/dev/null 2>&1 && echo ok || echo unreachable`)).trim();
 
   async function veth(news: Record<string, unknown>): Promise<VethPairInputs> {
     const r = await vethPairProvider.check!({}, { connection: host.connection, ...news });

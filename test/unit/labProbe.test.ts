@@ -31,8 +31,8 @@ describeScriptFixtures("probe script matches its fixture", {
 });
 
 describe("probe commands as argv", () => {
-  it("ping: one echo, one second", () => {
-    expect(probeArgv(planProbe(ping))).toEqual(["ping", "-n", "-c1", "-W1", "203.0.113.1"]);
+  it("ping: three echoes 0.2 s apart, one second for the last; any reply counts", () => {
+    expect(probeArgv(planProbe(ping))).toEqual(["ping", "-n", "-c3", "-i0.2", "-W1", "203.0.113.1"]);
   });
   it("http: port 80 unless given, two seconds, status printed", () => {
     expect(probeArgv(planProbe({ ...ping, kind: "http", target: "198.51.100.2" }))).toEqual([
