@@ -2,6 +2,7 @@ import { IpAddrLink, parseIpAddrJson } from "./ipJson";
 import { script } from "./script";
 import { sectionMarker as mark, splitSections } from "./sections";
 import { IpRoute, VethLink, parseIpRouteJson, parseVethLinkJson } from "./vethJson";
+import { ParsedDnat, parsePublishDnat } from "./portPublishScripts";
 
 /**
  * What a host's networking looks like right now, read in one script for `bridgelab graph
@@ -81,36 +82,12 @@ export function ruleOption(words: string[], flag: string): { value: string; nega
   return { value: words[i + 1], negated: words[i - 1] === "!" };
 }
 
-export interface DnatRule {
-  /** NAME of the tag bridgelab:v1:publish:NAME. */
-  name: string;
-  protocol: string;
-  /** "0.0.0.0" when the rule has no -d. */
-  hostIp: string;
-  hostPort: number;
-  address: string;
-  port: number;
-}
+/** A published port read back from our DNAT rule: the mapping PortPublish wrote. */
+export type DnatRule = ParsedDnat;
 
-/** Published ports from BRIDGELAB-DNAT lines. */
+/** Published ports from BRIDGELAB-DNAT lines (PortPublish's own parser: one reading of one format). */
 export function parseDnatRules(nat: string[]): DnatRule[] {
-  const out: DnatRule[] = [];
-  for (const line of nat) {
-    const { chain, words } = splitRuleLine(line);
-    if (chain !== "BRIDGELAB-DNAT" || ruleOption(words, "-j")?.value !== "DNAT") continue;
-    const to = ruleOption(words, "--to-destination")?.value ?? "";
-    const [address, port] = to.split(":");
-    const comment = ruleOption(words, "--comment")?.value ?? "";
-    out.push({
-      name: comment.startsWith("bridgelab:v1:publish:") ? comment.slice("bridgelab:v1:publish:".length) : comment,
-      protocol: ruleOption(words, "-p")?.value ?? "tcp",
-      hostIp: (ruleOption(words, "-d")?.value ?? "0.0.0.0").replace(/\/32$/, ""),
-      hostPort: Number(ruleOption(words, "--dport")?.value ?? 0),
-      address,
-      port: Number(port ?? 0),
-    });
-  }
-  return out;
+  return nat.map(parsePublishDnat).filter((r): r is DnatRule => r !== undefined);
 }
 
 /** Source subnets MASQUERADEd by bridgelab's egress rules (`-s 172.18.0.0/16 ! -o br0 … -j MASQUERADE`). */
