@@ -7,6 +7,7 @@ import { assertSandboxName } from "../provider/sandbox/sandboxLayout";
 import type { HostConnection } from "../provider/transport/connection";
 import type { Topology } from "../provider/components/topology";
 import { defaultStack } from "./labCommand";
+import { readFlag } from "./flags";
 
 export const GRAPH_USAGE = `usage:
   bridgelab graph [--state FILE | --outputs FILE | --live --sandbox NAME | --live --connection JSON] [--out FILE.svg] [--json]
@@ -37,23 +38,17 @@ interface GraphOptions {
 export function parseGraphArgs(args: string[]): GraphOptions {
   const opts: GraphOptions = { live: false, json: false };
   for (let i = 0; i < args.length; i++) {
-    let name = args[i];
-    if (name === "--live") {
+    if (args[i] === "--live") {
       opts.live = true;
       continue;
     }
-    if (name === "--json") {
+    if (args[i] === "--json") {
       opts.json = true;
       continue;
     }
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (name.startsWith("--") && eq > 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    } else {
-      value = args[++i];
-    }
+    const flag = readFlag(args, i);
+    const { name, value } = flag;
+    i = flag.last;
     if (!["--state", "--outputs", "--sandbox", "--connection", "--out"].includes(name)) throw new Error(`unknown argument ${JSON.stringify(name)}`);
     if (!value) throw new Error(`${name} needs a value`);
     const key = name.slice(2) as "state" | "outputs" | "sandbox" | "connection" | "out";

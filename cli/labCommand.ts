@@ -5,6 +5,7 @@ import { assertSandboxName } from "../provider/sandbox/sandboxLayout";
 import { automationPlan, runAutomation } from "./automation";
 import { chooseEngine, findPulumi } from "./engineChoice";
 import { findVerifications, formatVerification } from "./labReport";
+import { readFlag } from "./flags";
 
 export const LAB_USAGE = `usage:
   bridgelab up   [--stack NAME] [--sandbox NAME] [--engine pulumi|bundled] [--state-dir DIR] [--config key=value]...
@@ -40,15 +41,9 @@ export function defaultStack(dir = repo): string {
 export function parseLabArgs(args: string[], dir = repo): LabOptions {
   const opts: LabOptions = { stack: "", sandbox: "bridgelab", stateDir: path.join(dir, ".bridgelab"), config: {} };
   for (let i = 0; i < args.length; i++) {
-    let name = args[i];
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (name.startsWith("--") && eq > 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    } else {
-      value = args[++i];
-    }
+    const flag = readFlag(args, i);
+    const { name, value } = flag;
+    i = flag.last;
     if (!["--stack", "--sandbox", "--engine", "--state-dir", "--config"].includes(name)) throw new Error(`unknown argument ${JSON.stringify(name)}`);
     if (value === undefined || value === "") throw new Error(`${name} needs a value`);
     switch (name) {
