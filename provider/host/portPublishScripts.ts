@@ -1,8 +1,9 @@
-import { ChainKey, ensureChainLines, hostLockLines, listTaggedLine, pruneChainLines, ruleTag } from "./iptables";
+import { ChainKey, ensureChainLines, hostLockLines, pruneChainLines, ruleTag } from "./iptables";
+import { RESNAPSHOT, chainInSnapshot, deleteTaggedLines, presentInSnapshotLine, restoreAddLines, snapshotLines, taggedInSnapshot } from "./iptablesSnapshot";
 import type { Protocol } from "./portChecks";
 import { ANY_IP } from "./portChecks";
 import { shJoin } from "./quote";
-import { OwnedRule, applyRuleLine, removeRuleLine, rulePresentLine, sameOwnedRule, sweepTaggedLine } from "./ruleSet";
+import { OwnedRule, applyRuleLine, removeRuleLine, sameOwnedRule } from "./ruleSet";
 import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
 import { sectionMarker as mark } from "./sections";
 
@@ -125,14 +126,12 @@ function scriptRules(m: PublishSpec): OwnedRule[] {
 
 // --- what the host holds -------------------------------------------------------------
 
-/** Every rule carrying the tag, in our three chains, as `iptables -S` prints them. */
-function listTagged(tag: string): string {
-  return CHAIN_KEYS.map((k) => listTaggedLine(k, tag)).join("; ");
-}
-
-/** Sections: present (1/0 per declared rule, in publishRules order), rules (every tagged rule). */
-function readBack(rules: OwnedRule[], tag: string): Line[] {
-  return [mark("present"), ...rules.map(rulePresentLine), mark("rules"), listTagged(tag)];
+/**
+ * Sections: present (1/0 per declared rule, in publishRules order), rules (every rule
+ * carrying the tag), from a fresh snapshot (iptablesSnapshot.ts).
+ */
+function readBack(rules: OwnedRule[], tag: string, fresh = true): Line[] {
+  return [...(fresh ? [RESNAPSHOT] : []), mark("present"), ...rules.map((r) => presentInSnapshotLine(r.rule, r.tag)), mark("rules"), taggedInSnapshot(tag, CHAIN_KEYS)];
 }
 
 /**
@@ -160,7 +159,8 @@ export const AWK_SOCKET_PORTS = '{ n = split($4, parts, ":"); print parts[n] }';
 export const AWK_FIRST_FREE = "{ used[$1] = 1 } END { for (p = lo; p <= hi; p++) if (!(p in used)) { print p; exit } }";
 
 const ssListen = (p: Protocol, withProcess = false) => `ss -Hln${p === "tcp" ? "t" : "u"}${withProcess ? "p" : ""} 2>/dev/null`;
-const dnatRules = "iptables -w -t nat -S BRIDGELAB-DNAT 2>/dev/null";
+/** Our DNAT rules, from the snapshot taken at the top of the script. */
+const dnatRules = chainInSnapshot("dnat");
 
 /**
  * Refuse $host_port when another mapping or a listening socket holds it: print the holders
@@ -224,7 +224,8 @@ function conntrackFlushLines(m: PlacedMapping): string[] {
 // --- scripts ---------------------------------------------------------------------------
 
 /**
- * All-or-nothing create under the host lock. Rules already carrying our tag are printed
+ * All-or-nothing create under the host lock, with one iptables-save and one iptables-restore
+ * (iptablesSnapshot.ts) instead of a process per rule. Rules already carrying our tag are printed
  * under `exists` (exit EXIT_EXISTS): the caller adopts them when they are this mapping,
  * left by an interrupted create, and refuses otherwise. Then the subnet and host port are
  * settled (refusing a held static port, EXIT_ALLOCATED; an exhausted range, EXIT_EXHAUSTED),
@@ -237,15 +238,18 @@ export function portPublishCreateScript(m: PublishSpec): string {
     script([
       "set -u",
       ...hostLockLines(),
-      `tagged=$(${listTagged(tag)})`,
+      ...snapshotLines(),
+      `tagged=$(${taggedInSnapshot(tag, CHAIN_KEYS)})`,
       `if [ -n "$tagged" ]; then ${mark("exists")}; printf '%s\\n' "$tagged"; exit ${EXIT_EXISTS}; fi`,
       ...subnetLines(m),
       ...hostPortLines(m),
       "set -e",
+      // iptables-restore commits table by table: should the nat table fail after the filter
+      // table went in, the undo takes the filter rules (and chains left empty) out again.
       `publish_undo() { set +e; ${[...rules].reverse().map(removeRuleLine).join("; ")}; ${[...CHAIN_KEYS].reverse().flatMap(pruneChainLines).join("; ")}; }`,
       armUndo("publish_undo"),
-      ...CHAIN_KEYS.flatMap(ensureChainLines),
-      ...rules.map(applyRuleLine),
+      // One restore: the FORWARD accepts and MASQUERADEs first, the DNAT (the mapping goes live) last.
+      ...restoreAddLines(rules, ["filter", "nat"]),
       disarm(),
       mark("placed"),
       'echo "$host_port $subnet"',
@@ -272,6 +276,7 @@ export function portPublishUpdateScript(to: PublishSpec, from?: PlacedMapping): 
     script([
       "set -u",
       ...hostLockLines(),
+      ...snapshotLines(),
       ...subnetLines(to),
       ...hostPortLines(to),
       "set -e",
@@ -312,23 +317,23 @@ function staleRuleLines(from: PlacedMapping, rules: OwnedRule[]): string[] {
  * lock too, so it never sees another script's change half-way (a rule between delete and add).
  */
 export function portPublishReadScript(m: PlacedMapping): string {
-  return script([...hostLockLines(), ...readBack(publishRules(m), publishTag(m.name))]);
+  return script([...hostLockLines(), ...snapshotLines(), ...readBack(publishRules(m), publishTag(m.name), false)]);
 }
 
 /**
- * Idempotent, under the host lock: remove the mapping's rules (the DNAT first), any other
- * rule carrying its tag, our chains and their jumps when no rule is left in them, and the
- * mapping's conntrack entries.
+ * Idempotent, under the host lock: remove every rule carrying the mapping's tag (its six,
+ * and copies an interrupted update or a hand edit left), our chains and their jumps when no
+ * rule is left in them, and the mapping's conntrack entries. One iptables-save, one
+ * iptables-restore (each table's deletions are one atomic commit).
  */
 export function portPublishDeleteScript(m: PlacedMapping): string {
-  const rules = publishRules(m);
   const tag = publishTag(m.name);
   return script([
     "set -eu",
     ...hostLockLines(),
-    ...[...rules].reverse().map(removeRuleLine),
-    ...CHAIN_KEYS.map((k) => sweepTaggedLine(k, tag)),
-    ...[...CHAIN_KEYS].reverse().flatMap(pruneChainLines),
+    ...snapshotLines(),
+    // Every rule carrying the tag (the six, copies, hand-edited ones) and the chains left empty, in one restore.
+    ...deleteTaggedLines(tag, [...CHAIN_KEYS].reverse()),
     ...conntrackFlushLines(m),
     mark("deleted"),
   ]);
