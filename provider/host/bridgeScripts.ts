@@ -1,5 +1,5 @@
 import { sectionMarker as mark } from "./sections";
-import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
+import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./script";
 import { tagFor } from "./tags";
 
 /**
@@ -37,9 +37,10 @@ export function bridgeCreateScript(b: BridgeSpec): string {
     "set -u",
     `if ip link show dev ${b.name} >/dev/null 2>&1; then ${mark("exists")}; ip -j -d link show dev ${b.name}; exit ${EXIT_EXISTS}; fi`,
     "set -e",
+    holdSignals(),
     // Arm the undo only after our own `ip link add` succeeded: never delete someone else's link.
     ["ip", "link", "add", "name", b.name, "mtu", String(b.mtu), "type", "bridge", "stp_state", "0"],
-    armUndo(["ip", "link", "del", "dev", b.name]),
+    armUndo(["ip", "link", "del", "dev", b.name], { afterHold: true }),
     ["ip", "link", "set", "dev", b.name, "alias", TAG],
     ...(b.address ? [["ip", "addr", "add", b.address, "dev", b.name]] : []),
     ["ip", "link", "set", "dev", b.name, b.up ? "up" : "down"],

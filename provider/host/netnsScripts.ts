@@ -1,5 +1,5 @@
 import { sectionMarker as mark } from "./sections";
-import { EXIT_EXISTS, armUndo, disarm, script } from "./script";
+import { EXIT_EXISTS, armUndo, disarm, holdSignals, script } from "./script";
 import { tagFor } from "./tags";
 
 /**
@@ -30,8 +30,9 @@ export function netnsCreateScript(name: string): string {
     "set -u",
     `if [ -e /run/netns/${name} ]; then ${mark("exists")}; ip -n ${name} -j link show dev lo 2>/dev/null; exit ${EXIT_EXISTS}; fi`,
     "set -e",
+    holdSignals(),
     ["ip", "netns", "add", name],
-    armUndo(["ip", "netns", "del", name]),
+    armUndo(["ip", "netns", "del", name], { afterHold: true }),
     ["ip", "-n", name, "link", "set", "dev", "lo", "alias", TAG],
     ["ip", "-n", name, "link", "set", "dev", "lo", "up"],
     disarm(),

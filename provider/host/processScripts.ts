@@ -1,6 +1,6 @@
 import { shJoin, shQuote as q } from "./quote";
 import { sectionMarker as mark } from "./sections";
-import { Line, armUndo, disarm, script } from "./script";
+import { Line, armUndo, disarm, holdSignals, script } from "./script";
 
 /**
  * Scripts for a long-lived process in a network namespace (the seed's HTTP server in
@@ -115,10 +115,11 @@ export function processCreateScript(p: ProcessSpec): string {
   lines.push(
     "stop_recorded",
     ["rm", "-f", pidPath(p.name)],
+    holdSignals(),
     startLine(p),
     "pid=$!",
     // set -e holds inside the trap too: every step but the last must not fail.
-    armUndo(`kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; rm -f ${pidPath(p.name)} ${logPath(p.name)}`),
+    armUndo(`kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; rm -f ${pidPath(p.name)} ${logPath(p.name)}`, { afterHold: true }),
     `start=$(started "$pid")`,
     `i=0`,
     `while [ $i -lt ${polls} ]; do`,

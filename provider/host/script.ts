@@ -18,9 +18,28 @@ export const EXIT_EXISTS = 73;
  *
  *   trap 'ip link del br0 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM
  */
-export function armUndo(undo: Line): string {
+export function armUndo(undo: Line, o: { afterHold?: boolean } = {}): string {
   const u = typeof undo === "string" ? undo : shJoin(undo);
-  return `trap ${shJoin([u + " 2>/dev/null"])} EXIT; trap 'exit 129' HUP INT TERM`;
+  const held = o.afterHold ? `; [ -z "\${${HELD}:-}" ] || exit 129` : "";
+  return `trap ${shJoin([u + " 2>/dev/null"])} EXIT; trap 'exit 129' HUP INT TERM${held}`;
+}
+
+const HELD = "bridgelab_signalled";
+
+/**
+ * For a create whose undo can only be armed after its first change (the undo must never
+ * delete an object someone else made, so it waits for our own `ip link add` to succeed): a
+ * hang-up (or INT, TERM) that arrives before the undo is armed is remembered instead of
+ * killing the shell on the spot, and `armUndo(undo, { afterHold: true })` then exits through
+ * the undo. Without it, a connection cut right after `ip link add` would leave an untagged
+ * link that the next create refuses as foreign. Goes before the first change:
+ *
+ *   trap 'bridgelab_signalled=1' HUP INT TERM
+ *   ip link add name br0 type bridge
+ *   trap 'ip link del br0 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM; [ -z "${bridgelab_signalled:-}" ] || exit 129
+ */
+export function holdSignals(): string {
+  return `trap '${HELD}=1' HUP INT TERM`;
 }
 
 export function disarm(): string {

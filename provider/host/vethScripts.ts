@@ -1,5 +1,5 @@
 import { sectionMarker as mark } from "./sections";
-import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
+import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./script";
 import { subnetOf } from "./validate";
 import { tagFor } from "./tags";
 
@@ -110,10 +110,11 @@ export function vethCreateScript(v: VethSpec): string {
     `if ${peerIpText(v)} link show dev ${v.peerIfname} >/dev/null 2>&1; then echo 'the peer name ${v.peerIfname} is already taken ${where}' >&2; exit 1; fi`,
     ...routeClashCheck(v),
     "set -e",
+    holdSignals(),
     ["ip", "link", "add", "name", v.name, "mtu", String(v.mtu), "type", "veth", "peer", ...peerOpts],
     // Armed only after our own `ip link add` succeeded. Deleting the host end deletes the
     // peer too, also once it is inside the namespace.
-    armUndo(["ip", "link", "del", "dev", v.name]),
+    armUndo(["ip", "link", "del", "dev", v.name], { afterHold: true }),
     ["ip", "link", "set", "dev", v.name, "alias", TAG],
   );
   if (v.hostAddress) lines.push(["ip", "addr", "add", v.hostAddress, "dev", v.name]);
