@@ -73,6 +73,11 @@ export interface SshdOptions {
    * root account as is: a bash login shell that reads ~/.bashrc. @default true
    */
   plainLogin?: boolean;
+  /**
+   * Directories put first on the session's PATH (after the fake sudo's), e.g. stand-in
+   * commands that inject faults (sshFaults.ts).
+   */
+  pathPrepend?: string[];
 }
 
 function keygen(file: string, type: "ed25519", passphrase = ""): void {
@@ -119,7 +124,9 @@ function sshdConfig(dir: string, hostKeyFile: string, o: SshdOptions & { listen?
     "PrintMotd no",
     "UseDNS no",
     ...(o.listen ? [`ListenAddress ${o.listen}`] : []),
-    ...(o.fakeSudo ? [`SetEnv PATH=${path.join(dir, "bin")}:/usr/sbin:/usr/bin:/sbin:/bin`] : []),
+    ...(o.fakeSudo || o.pathPrepend?.length
+      ? [`SetEnv PATH=${[...(o.fakeSudo ? [path.join(dir, "bin")] : []), ...(o.pathPrepend ?? []), "/usr/sbin:/usr/bin:/sbin:/bin"].join(":")}`]
+      : []),
   ].join("\n") + "\n";
 }
 
