@@ -37,6 +37,8 @@ const sizes = arg("sizes", "10,50,250").split(",").map(Number);
 const runs = Number(arg("runs", "3"));
 const outDir = path.resolve(arg("out", path.join(__dirname, "results")));
 const skipNaive = process.argv.includes("--no-naive");
+/** Keep each engine run's trace (one JSON line per remote run: host, ms, exit code, first line) in this directory. */
+const tracesDir = arg("traces", "");
 /** Runs of the naive baseline per N (default: --runs); it is by far the slowest part. */
 const naiveRuns = Number(arg("naive-runs", String(runs)));
 
@@ -215,6 +217,10 @@ async function engineOp(ctx: { tmp: string; sshd: SshdHost; n: number }, op: "up
   const rssKb = poll.stop();
   if (!summary.ok) throw new Error(`engine ${op} N=${ctx.n} failed: ${summary.error}\n${summary.logs.slice(-20).join("\n")}`);
   const calls = fs.existsSync(trace) ? fs.readFileSync(trace, "utf8").split("\n").filter(Boolean).length : 0;
+  if (tracesDir && fs.existsSync(trace)) {
+    fs.mkdirSync(tracesDir, { recursive: true });
+    fs.copyFileSync(trace, path.join(tracesDir, `N${ctx.n}-${path.basename(trace)}`));
+  }
   return { ms, calls, rssKb, summary };
 }
 

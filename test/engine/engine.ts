@@ -92,6 +92,11 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
     if (ctx) ctx.fail(message);
     else failures.push(logs.scrub(message));
   } finally {
+    try {
+      ctx?.state.flush();
+    } catch (e) {
+      failures.push(`writing the state failed: ${(e as Error).message}`);
+    }
     await ctx?.close().catch((e: Error) => failures.push(`stopping the plugin failed: ${e.message}`));
     await server?.stop();
   }

@@ -1,7 +1,7 @@
 /**
- * The stack's state: a JSON file rewritten atomically (temp file + rename) after every completed
- * resource operation, so that a crash mid-run leaves exactly what was done recorded and the next run
- * can converge. In memory, secrets are plaintext (in their wire form); on disk they are encrypted.
+ * The stack's state: a JSON file rewritten atomically (temp file + rename) right after completed
+ * resource operations (those completing in the same event-loop turn share one write), so that a
+ * crash mid-run leaves what was done recorded and the next run can converge. In memory, secrets are plaintext (in their wire form); on disk they are encrypted.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -96,8 +96,28 @@ export class StateStore {
     this.stackOutputs = outputs;
   }
 
-  /** Writes the whole state atomically. Synchronous on purpose: concurrent steps never interleave writes. */
+  /**
+   * Records that the state changed; the write follows on the next turn of the event loop, so
+   * steps that complete together (a lab's hundreds of parallel creates) share one write
+   * instead of rewriting the whole file once each (O(resources²) bytes at 250 containers).
+   * flush() writes at once; the engine flushes before it returns, success or not.
+   */
   save(): void {
+    if (this.readOnly || this.pending) return;
+    this.pending = setImmediate(() => this.flush());
+  }
+
+  /** Writes the whole state atomically now, if anything changed. Synchronous: writes never interleave. */
+  flush(): void {
+    if (!this.pending) return;
+    clearImmediate(this.pending);
+    this.pending = undefined;
+    this.write();
+  }
+
+  private pending: NodeJS.Immediate | undefined;
+
+  private write(): void {
     if (this.readOnly) return;
     const resources = topoOrder([...this.live.values(), ...this.condemned]).map((r) => ({
       ...r,
