@@ -9,7 +9,8 @@ import { checkBoolean, checkIfnameList } from "../host/validateNetfilter";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
+import { connectionFailures, diffFields, failures, isUnknown } from "./contract";
+import { onHostLocked } from "./hostLock";
 
 /**
  * How a bridge's traffic is fenced, as Docker fences its networks: containers on an
@@ -148,7 +149,7 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
    */
   async create(inputs: BridgeIsolationInputs) {
     const what = describe(inputs.bridge);
-    return onHost(inputs.connection, async (t) => {
+    return onHostLocked(inputs.connection, async (t) => {
       const r = await t.run(isolationCreateScript(specOf(inputs)));
       if (r.code === EXIT_EXISTS) {
         const theirs = lines(splitSections(r.stdout).exists).join("\n  ");
@@ -164,7 +165,7 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
 
   /** Reports what is really there. Never gone: missing rules are drift, repaired by update. */
   async read(id, props: BridgeIsolationOutputs) {
-    return onHost(props.connection, async (t) => {
+    return onHostLocked(props.connection, async (t) => {
       const r = await runChecked(t, isolationReadScript(specOf(props)), describe(props.bridge));
       const declared: BridgeIsolationInputs = { ...specOf(props), connection: props.connection };
       return { id, props: observed(declared, r.stdout, props.bridgeNfCallIptablesBefore) };
@@ -173,7 +174,7 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
 
   /** In place, in one locked script: new rules in before old ones out. */
   async update(_id, olds: BridgeIsolationOutputs, news: BridgeIsolationInputs) {
-    return onHost(news.connection, async (t) => {
+    return onHostLocked(news.connection, async (t) => {
       const r = await runChecked(t, isolationUpdateScript(specOf(olds), specOf(news)), describe(news.bridge));
       return { outs: observed(news, r.stdout, news.icc ? undefined : olds.bridgeNfCallIptablesBefore) };
     });
@@ -181,7 +182,7 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
 
   /** Idempotent: rules already gone are success; only rules with this bridge's tags are touched. */
   async delete(_id, props: BridgeIsolationOutputs) {
-    await onHost(props.connection, async (t) => {
+    await onHostLocked(props.connection, async (t) => {
       await runChecked(t, isolationDeleteScript(specOf(props)), describe(props.bridge));
     });
   },

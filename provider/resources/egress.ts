@@ -9,7 +9,8 @@ import { checkBoolean, checkNetworkCidr, checkRuleName } from "../host/validateN
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
+import { connectionFailures, diffFields, failures, isUnknown } from "./contract";
+import { onHostLocked } from "./hostLock";
 
 /**
  * Egress NAT: containers on a bridge reach the outside through the host, their source
@@ -134,7 +135,7 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
    */
   async create(inputs: EgressInputs) {
     const what = describe(inputs.name);
-    return onHost(inputs.connection, async (t) => {
+    return onHostLocked(inputs.connection, async (t) => {
       const r = await t.run(egressCreateScript(specOf(inputs)));
       if (r.code === EXIT_EXISTS) {
         const theirs = lines(splitSections(r.stdout).exists).join("\n  ");
@@ -157,7 +158,7 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
 
   /** Reports what is really there. Never gone: a missing rule is drift, repaired by update. */
   async read(id, props: EgressOutputs) {
-    return onHost(props.connection, async (t) => {
+    return onHostLocked(props.connection, async (t) => {
       const r = await runChecked(t, egressReadScript(specOf(props)), describe(props.name));
       const declared: EgressInputs = { ...specOf(props), connection: props.connection };
       return { id, props: observed(declared, r.stdout, props.ipForwardBefore) };
@@ -166,7 +167,7 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
 
   /** In place, in one locked script: the new rule in before the old one out, forwarding on if declared. */
   async update(_id, olds: EgressOutputs, news: EgressInputs) {
-    return onHost(news.connection, async (t) => {
+    return onHostLocked(news.connection, async (t) => {
       const r = await runChecked(t, egressUpdateScript(specOf(olds), specOf(news)), describe(news.name));
       return { outs: observed(news, r.stdout, olds.ipForwardBefore) };
     });
@@ -174,7 +175,7 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
 
   /** Idempotent: a rule already gone is success. Restores forwarding when it was the last Egress and bridgelab turned it on. */
   async delete(_id, props: EgressOutputs) {
-    await onHost(props.connection, async (t) => {
+    await onHostLocked(props.connection, async (t) => {
       await runChecked(t, egressDeleteScript(specOf(props)), describe(props.name));
     });
   },

@@ -24,7 +24,8 @@ import { checkNetworkCidr, checkRuleName } from "../host/validateNetfilter";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, ExecResult, Transport, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost } from "./contract";
+import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown } from "./contract";
+import { onHostLocked } from "./hostLock";
 import { claimStaticPort } from "./portClaims";
 
 /**
@@ -228,7 +229,7 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
    */
   async create(inputs: PortPublishInputs) {
     const what = describe(inputs.name);
-    return onHost(inputs.connection, async (t) => {
+    return onHostLocked(inputs.connection, async (t) => {
       let r = await t.run(portPublishCreateScript(specOf(inputs)));
       let hostPort = inputs.hostPort;
       if (r.code === EXIT_EXISTS) {
@@ -263,7 +264,7 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
    * The allocated host port is the stored one: a refresh never changes it.
    */
   async read(id, props: PortPublishOutputs) {
-    return onHost(props.connection, async (t) => {
+    return onHostLocked(props.connection, async (t) => {
       const r = await runChecked(t, portPublishReadScript(placedOf(props)), describe(props.name));
       const s = splitSections(r.stdout);
       if (!lines(s.present).includes("1") && lines(s.rules).length === 0) return { id: "", props: {} };
@@ -282,7 +283,7 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
       return { outs: { ...olds, connection: news.connection } };
     }
     const hostPort = news.hostPort === 0 ? olds.hostPort : news.hostPort;
-    return onHost(news.connection, async (t) => {
+    return onHostLocked(news.connection, async (t) => {
       const r = await t.run(portPublishUpdateScript({ ...specOf(news), hostPort }, placedOf(olds)));
       if (r.code !== 0) throw failure(t, r, news, hostPort);
       const placed = parsePlaced(splitSections(r.stdout).placed) ?? { hostPort, subnet: olds.bridgeSubnet };
@@ -296,7 +297,7 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
    * flow stops reaching the container. Rules already gone are success.
    */
   async delete(_id, props: PortPublishOutputs) {
-    await onHost(props.connection, async (t) => {
+    await onHostLocked(props.connection, async (t) => {
       const r = await runChecked(t, portPublishDeleteScript(placedOf(props)), describe(props.name));
       const s = splitSections(r.stdout);
       if (s["conntrack-error"] !== undefined) {
