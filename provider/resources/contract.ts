@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkConnection, openTransport } from "../transport/connect";
 import type { HostConnection } from "../transport/connection";
-import { traced } from "../transport/trace";
+import { recordHandles, traced } from "../transport/trace";
 import type { Transport } from "../transport/types";
 import type { Problem } from "../host/validate";
 
@@ -89,5 +89,6 @@ export async function onHost<T>(c: HostConnection, fn: (t: Transport) => Promise
     return await fn(t);
   } finally {
     await t.close();
+    recordHandles(); // inert unless BRIDGELAB_DEBUG_HANDLES_FILE is set (the soak test)
   }
 }

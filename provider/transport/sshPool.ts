@@ -206,6 +206,13 @@ export function sshPoolStats(): SshPoolStats {
   return { ...pool.stats, open };
 }
 
+/** Open transports holding a connection (holdSsh not yet matched by releaseSsh): 0 once every transport is closed. */
+export function sshPoolHolders(): number {
+  let n = 0;
+  for (const h of poolState().holders.values()) n += h;
+  return n;
+}
+
 /**
  * Close every pooled connection (commands still running on them fail with "connection
  * lost") and wait, up to a few seconds, until they are closed. Tests and the CLI call this

@@ -27,3 +27,32 @@ export function traced(t: Transport): Transport {
     },
   };
 }
+
+/**
+ * When BRIDGELAB_DEBUG_HANDLES_FILE is set, every host operation (onHost) appends, once its
+ * transport is closed, one JSON line with what this process then holds:
+ * {"pid":123,"fds":24,"sockets":3,"pipes":6,"sshOpen":1,"sshDials":1,"sshHeld":0} (sshHeld: SSH
+ * transports opened and not yet closed, by this and concurrent operations). The soak test reads
+ * it to find file descriptors, transports or SSH connections that outlive the plugin's
+ * operations. Unset (the default): nothing is read or written.
+ */
+export function recordHandles(): void {
+  const file = process.env.BRIDGELAB_DEBUG_HANDLES_FILE;
+  if (!file) return;
+  let fds = 0, sockets = 0, pipes = 0;
+  for (const fd of fs.readdirSync("/proc/self/fd")) {
+    let target = "";
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // the directory's own fd, closed by now
+    }
+    fds++;
+    if (target.startsWith("socket:")) sockets++;
+    else if (target.startsWith("pipe:")) pipes++;
+  }
+  // Required here, not at the top: tracing alone must not load the SSH stack.
+  const { sshPoolHolders, sshPoolStats } = require("./sshPool") as typeof import("./sshPool");
+  const ssh = sshPoolStats();
+  fs.appendFileSync(file, JSON.stringify({ pid: process.pid, fds, sockets, pipes, sshOpen: ssh.open, sshDials: ssh.dials, sshHeld: sshPoolHolders() }) + "\n");
+}
