@@ -24,6 +24,7 @@ if (!process.env.BRIDGELAB_SANDBOX_ROOT) process.env.BRIDGELAB_SANDBOX_ROOT = `/
 const sandboxRoot = process.env.BRIDGELAB_SANDBOX_ROOT;
 
 import { runEngine, EngineSummary } from "../test/engine/engine";
+import { macFromIPv4 } from "../provider/host/mac";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd, SshdHost } from "../test/support/sshd";
 
@@ -94,24 +95,35 @@ const GW = "172.30.0.1";
 const addr = (i: number) => `172.30.${Math.floor((10 + i) / 256)}.${(10 + i) % 256}`;
 const BR = "brf0";
 
+/** PortPublish's six rules for container I, in the floor's chains. */
+function floorRules(i: number): Array<{ table: "nat" | "filter"; chain: string; spec: string }> {
+  const a = addr(i);
+  const m = `-p tcp -m tcp`;
+  return [
+    { table: "filter", chain: "BENCHFLOOR-FWD", spec: `-d ${a}/32 ! -i ${BR} -o ${BR} ${m} --dport 5000 -j ACCEPT` },
+    { table: "filter", chain: "BENCHFLOOR-FWD", spec: `-d ${a}/32 -i ${BR} -o ${BR} ${m} --dport 5000 -m conntrack --ctstate DNAT -j ACCEPT` },
+    { table: "filter", chain: "BENCHFLOOR-FWD", spec: `-s ${a}/32 -i ${BR} ${m} --sport 5000 -m conntrack --ctstate DNAT --ctdir REPLY -j ACCEPT` },
+    { table: "nat", chain: "BENCHFLOOR-POST", spec: `-s ${a}/32 -d ${a}/32 ${m} --dport 5000 -j MASQUERADE` },
+    { table: "nat", chain: "BENCHFLOOR-POST", spec: `-s ${SUBNET} -d ${a}/32 -o ${BR} ${m} --dport 5000 -m conntrack --ctstate DNAT -j MASQUERADE` },
+    { table: "nat", chain: "BENCHFLOOR-DNAT", spec: `${m} --dport ${20000 + i} -j DNAT --to-destination ${a}:5000` },
+  ];
+}
+
 function floorUp(n: number): string {
   const host = [`link add ${BR} type bridge`, `addr add ${GW}/16 dev ${BR}`, `link set ${BR} up`];
   for (let i = 0; i < n; i++) {
-    host.push(`netns add fn${i}`, `link add fv${i} type veth peer name eth0 netns fn${i}`, `link set fv${i} master ${BR} up`);
+    // As VethPair does: the bridge port in hairpin mode, the container's MAC derived from its address.
+    host.push(`netns add fn${i}`, `link add fv${i} type veth peer name eth0 netns fn${i}`, `link set fv${i} master ${BR} up`, `link set fv${i} type bridge_slave hairpin on`);
   }
   const lines = [`set -e`, `ip -batch - <<'EOF'\n${host.join("\n")}\nEOF`];
   for (let i = 0; i < n; i++) {
-    lines.push(`ip -n fn${i} -batch - <<'EOF'\nlink set lo up\naddr add ${addr(i)}/16 dev eth0\nlink set eth0 up\nroute add default via ${GW}\nEOF`);
+    lines.push(`ip -n fn${i} -batch - <<'EOF'\nlink set lo up\nlink set eth0 address ${macFromIPv4(addr(i))}\naddr add ${addr(i)}/16 dev eth0\nlink set eth0 up\nroute add default via ${GW}\nEOF`);
   }
   lines.push(`echo 1 > /proc/sys/net/ipv4/ip_forward`);
   const nat = ["*nat", ":BENCHFLOOR-DNAT - [0:0]", ":BENCHFLOOR-POST - [0:0]", "-A PREROUTING -m addrtype --dst-type LOCAL -j BENCHFLOOR-DNAT", "-A OUTPUT -m addrtype --dst-type LOCAL -j BENCHFLOOR-DNAT", "-A POSTROUTING -j BENCHFLOOR-POST", `-A BENCHFLOOR-POST -s ${SUBNET} ! -o ${BR} -j MASQUERADE`];
   const filter = ["*filter", ":BENCHFLOOR-FWD - [0:0]", "-A FORWARD -j BENCHFLOOR-FWD"];
-  for (let i = 0; i < n; i++) {
-    const a = addr(i);
-    nat.push(`-A BENCHFLOOR-DNAT -p tcp -m tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:5000`);
-    nat.push(`-A BENCHFLOOR-POST -s ${a}/32 -d ${a}/32 -p tcp -m tcp --dport 5000 -j MASQUERADE`);
-    filter.push(`-A BENCHFLOOR-FWD -d ${a}/32 ! -i ${BR} -o ${BR} -p tcp -m tcp --dport 5000 -j ACCEPT`);
-  }
+  // Each mapping: the same six rules PortPublish writes (portPublishScripts.ts), without the tags.
+  for (let i = 0; i < n; i++) for (const r of floorRules(i)) (r.table === "nat" ? nat : filter).push(`-A ${r.chain} ${r.spec}`);
   lines.push(`iptables-restore --noflush <<'EOF'\n${nat.join("\n")}\nCOMMIT\n${filter.join("\n")}\nCOMMIT\nEOF`);
   return lines.join("\n");
 }
@@ -140,6 +152,12 @@ function floorDown(n: number): string {
 }
 
 // ---------------------------------------------------------------- naive
+/** The six rules straight in the built-in chains (a remote-command resource per rule has no chains of its own). */
+function naiveRules(i: number): Array<{ table: string; chain: string; spec: string }> {
+  const builtin: Record<string, string> = { "BENCHFLOOR-FWD": "FORWARD", "BENCHFLOOR-POST": "POSTROUTING", "BENCHFLOOR-DNAT": "PREROUTING" };
+  return floorRules(i).map((r) => ({ table: r.table, chain: builtin[r.chain], spec: r.chain === "BENCHFLOOR-DNAT" ? `-m addrtype --dst-type LOCAL ${r.spec}` : r.spec }));
+}
+
 /** The same topology as one command per step, as a remote-command resource per step would run. */
 function naiveUpCommands(n: number): string[] {
   const c = [`ip link add ${BR} type bridge`, `ip addr add ${GW}/16 dev ${BR}`, `ip link set ${BR} up`, `sysctl -qw net.ipv4.ip_forward=1`, `iptables -t nat -A POSTROUTING -s ${SUBNET} ! -o ${BR} -j MASQUERADE`];
@@ -149,12 +167,13 @@ function naiveUpCommands(n: number): string[] {
       `ip netns add fn${i}`,
       `ip link add fv${i} type veth peer name eth0 netns fn${i}`,
       `ip link set fv${i} master ${BR} up`,
+      `ip link set fv${i} type bridge_slave hairpin on`,
       `ip -n fn${i} link set lo up`,
+      `ip -n fn${i} link set eth0 address ${macFromIPv4(a)}`,
       `ip -n fn${i} addr add ${a}/16 dev eth0`,
       `ip -n fn${i} link set eth0 up`,
       `ip -n fn${i} route add default via ${GW}`,
-      `iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:5000`,
-      `iptables -A FORWARD -d ${a}/32 ! -i ${BR} -o ${BR} -p tcp --dport 5000 -j ACCEPT`,
+      ...naiveRules(i).map((r) => `iptables -t ${r.table} -A ${r.chain} ${r.spec}`),
     );
   }
   return c;
@@ -162,10 +181,8 @@ function naiveUpCommands(n: number): string[] {
 function naiveDownCommands(n: number): string[] {
   const c: string[] = [];
   for (let i = n - 1; i >= 0; i--) {
-    const a = addr(i);
     c.push(
-      `iptables -D FORWARD -d ${a}/32 ! -i ${BR} -o ${BR} -p tcp --dport 5000 -j ACCEPT`,
-      `iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport ${20000 + i} -j DNAT --to-destination ${a}:5000`,
+      ...naiveRules(i).reverse().map((r) => `iptables -t ${r.table} -D ${r.chain} ${r.spec}`),
       `ip netns del fn${i}`,
     );
   }
