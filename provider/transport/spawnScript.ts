@@ -8,6 +8,9 @@ import { DEFAULT_TIMEOUT_MS, ExecResult, RunOptions, TimeoutError, TransportErro
  * when the caller has its own stdin the script goes in `sh -c` instead. The child leads
  * its own process group so a timeout kills everything it started, not just the shell.
  */
+/** How long a timed-out script gets after TERM to run its undo before KILL. */
+const TERM_GRACE_MS = 5000;
+
 export function spawnScript(label: string, prefix: readonly string[], script: string, opts: RunOptions = {}): Promise<ExecResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const viaStdin = opts.stdin === undefined;
@@ -17,23 +20,32 @@ export function spawnScript(label: string, prefix: readonly string[], script: st
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined = undefined;
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        child.kill(sig);
+      }
+    };
+    // TERM first: a create script's trap (armUndo) then removes what it made; KILL what is
+    // left after TERM_GRACE_MS (a bare KILL would leave a half-built object behind).
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
+      signalGroup("SIGTERM");
+      killTimer = setTimeout(() => signalGroup("SIGKILL"), TERM_GRACE_MS);
     }, timeoutMs);
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.stdin.on("error", () => undefined); // the script may exit before reading all input
     child.on("error", (e) => {
       clearTimeout(timer);
+      clearTimeout(killTimer);
       reject(new TransportError(label, `cannot start ${argv[0]}: ${e.message}`, e));
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killTimer);
       if (timedOut) return reject(new TimeoutError(label, script, timeoutMs));
       resolve({
         command: script,

@@ -34,9 +34,12 @@ export function remoteKillCommand(sudo: boolean): string {
 }
 
 /**
- * Kill process group PGID and all its descendants. The set is computed from `ps`, stopped
- * (so nothing forks while we look), computed again, then killed; a plain group kill runs
- * last and is the fallback where `ps` or `awk` is missing.
+ * Stop process group PGID and all its descendants. First TERM, and up to TERM_GRACE_S for
+ * them to go: a create script's trap (armUndo) then removes what it had made, where a bare
+ * KILL would leave a half-built object (an untagged bridge the next create refuses as
+ * foreign). Then what is left is computed from `ps`, stopped (so nothing forks while we
+ * look), computed again, and killed; a plain group kill runs last and is the fallback where
+ * `ps` or `awk` is missing.
  */
 export function remoteKillScript(pgid: number): string {
   if (!Number.isInteger(pgid) || pgid < 2) throw new Error(`refusing to kill process group ${pgid}`);
@@ -51,6 +54,8 @@ export function remoteKillScript(pgid: number): string {
     `      for (p in s) print p`,
     `    }'`,
     `}`,
+    `pids=$(tree); [ -n "$pids" ] && kill -TERM $pids 2>/dev/null`,
+    `i=0; while [ $i -lt ${TERM_GRACE_S * 10} ] && [ -n "$(tree)" ]; do sleep 0.1; i=$((i + 1)); done`,
     `pids=$(tree); [ -n "$pids" ] && kill -STOP $pids 2>/dev/null`,
     `pids=$(tree); [ -n "$pids" ] && kill -KILL $pids 2>/dev/null`,
     `kill -KILL -- -"$pg" 2>/dev/null`,
@@ -58,6 +63,8 @@ export function remoteKillScript(pgid: number): string {
   ].join("\n");
 }
 
+/** How long a timed-out script gets after TERM to run its undo; within KILL_TIMEOUT_MS. */
+const TERM_GRACE_S = 5;
 const KILL_TIMEOUT_MS = 10_000;
 const MARKER_SEARCH_LIMIT = 64 * 1024;
 
