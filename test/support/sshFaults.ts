@@ -13,7 +13,8 @@ import * as path from "node:path";
  *                  with its stdout and stderr going nowhere (writes raise SIGPIPE).
  *   plan "3 hup"   the same, then SIGHUP to the script's process group, as a terminal hangup
  *                  (a pty, sudo's use_pty, logind) delivers it: the shell's HUP trap runs.
- *   plan "3 hang"  after the 3rd step, hang (sleep) until killed: a command that never returns.
+ *   plan "3 hang"  after the 3rd step, the 4th hangs (sleeps until killed) before doing anything:
+ *                  a command that never returns, such as one stuck on a lock.
  *
  * In shell terms, the cut is
  *   p=$PPID; while …; do case $(cat /proc/$p/comm) in sshd*) kill -KILL $p;; esac; p=<ppid of $p>; done
@@ -58,15 +59,19 @@ function wrapper(name: string, faultDir: string, ownerPid: number): string {
 # and after step K of the plan in ${faultDir}/plan inject the fault.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 F=${faultDir}
-${name} "$@"
-rc=$?
-[ -s "$F/plan" ] || exit $rc
+[ -s "$F/plan" ] || exec ${name} "$@"
 read -r k mode < "$F/plan"
 n=$(flock "$F/lock" sh -c 'n=$(( $(cat "$1/count" 2>/dev/null || echo 0) + 1 )); echo $n > "$1/count"; echo $n' - "$F")
-[ "$n" = "$k" ] || exit $rc
-read -r l < /proc/$$/stat; set -- \${l##*") "}; sid=$4; pgid=$3
-echo "$sid $$ $n $mode" > "$F/fired.tmp" && mv "$F/fired.tmp" "$F/fired"
-if [ "$mode" = hang ]; then exec sleep 3600; fi
+fired() {
+  read -r l < /proc/$$/stat; set -- \${l##*") "}; sid=$4; pgid=$3
+  echo "$sid $$ $k $mode" > "$F/fired.tmp" && mv "$F/fired.tmp" "$F/fired"
+}
+# hang: steps 1..K ran, step K+1 blocks before doing anything (as a command stuck on a lock).
+if [ "$mode" = hang ] && [ "$n" = $((k + 1)) ]; then fired; exec sleep 3600; fi
+${name} "$@"
+rc=$?
+[ "$mode" != hang ] && [ "$n" = "$k" ] || exit $rc
+fired
 trap '' HUP
 # The sshd processes above us: the session child ("sshd: root@notty") and the connection's sshd -i.
 kills=; chain=; p=$PPID
