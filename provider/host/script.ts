@@ -16,12 +16,18 @@ export const EXIT_EXISTS = 73;
  * any failure (or a hang-up: the SSH connection dropped) runs `undo` before the shell
  * exits. Disarmed with `disarm()` after the last step.
  *
- *   trap 'ip link del br0 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM
+ * SIGPIPE is ignored while armed: after a hang-up the script's stdout and stderr lead to a
+ * connection that is gone, and the first write there (dash reporting "Hangup" for a command
+ * the same signal killed, say) would otherwise kill the shell before its undo ran. Seen in
+ * the fault tests: PortPublish's iptables-restore killed by the hang-up, its filter rules
+ * committed, and the shell dead on writing "Hangup".
+ *
+ *   trap '' PIPE; trap 'ip link del br0 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM
  */
 export function armUndo(undo: Line, o: { afterHold?: boolean } = {}): string {
   const u = typeof undo === "string" ? undo : shJoin(undo);
   const held = o.afterHold ? `; [ -z "\${${HELD}:-}" ] || exit 129` : "";
-  return `trap ${shJoin([u + " 2>/dev/null"])} EXIT; trap 'exit 129' HUP INT TERM${held}`;
+  return `trap '' PIPE; trap ${shJoin([u + " 2>/dev/null"])} EXIT; trap 'exit 129' HUP INT TERM${held}`;
 }
 
 const HELD = "bridgelab_signalled";
@@ -43,5 +49,5 @@ export function holdSignals(): string {
 }
 
 export function disarm(): string {
-  return "trap - EXIT HUP INT TERM";
+  return "trap - EXIT HUP INT TERM PIPE";
 }

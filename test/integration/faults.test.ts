@@ -51,10 +51,6 @@ const KINDS: Kind[] = [
     kind: "PortPublish",
     provider: portPublishProvider,
     news: { name: "fweb", hostPort: 18080, address: "172.31.9.10", port: 5000, bridge: "fpbr" },
-    // Known, left to PortPublish's owner: since aeb6d5e (one iptables-restore per create), a
-    // hangup during `{ …; } | iptables-restore --noflush` can leave the filter-table rules
-    // without the nat ones (seen: hup after step 6 of 9). Remove this skip with the fix.
-    skip: { mode: "hup", why: "a hangup during the iptables-restore pipeline leaves the filter half (open issue)" },
   },
   { kind: "Process", provider: processProvider, news: { name: "fproc", netns: "fpre", command: PROCESS_ARGV } },
 ];
