@@ -404,6 +404,8 @@ function write(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
+  // Measure what users run: the plugin loads the precompiled provider when it is current (scripts/build.js).
+  require("../scripts/build.js").build(path.join(__dirname, ".."));
   fs.mkdirSync(sandboxRoot, { recursive: true });
   const rows: Row[] = [];
   let md = "";

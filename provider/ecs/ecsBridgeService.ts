@@ -1,4 +1,6 @@
-import * as aws from "@pulumi/aws";
+// Types only at load: @pulumi/aws (~300 modules) is required by the constructor, so programs that
+// import bridgelab without an EcsBridgeService (every lab stack) do not load it.
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { containerDefinitionsJson } from "./containerDefinitions";
 import { ECS_INSTANCE_POLICY_ARN, SSM_INSTANCE_POLICY_ARN, assumeRolePolicy, ecsExecPolicy } from "./iamPolicies";
@@ -74,6 +76,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
     this.portMode = plan.portMode;
     const tags = args.tags ?? {};
     const child = { parent: this };
+    const awsm = require("@pulumi/aws") as typeof import("@pulumi/aws");
 
     // The cluster and its capacity.
     let clusterRef: pulumi.Output<string>;
@@ -82,32 +85,32 @@ export class EcsBridgeService extends pulumi.ComponentResource {
     const waitFor: pulumi.Resource[] = [];
     if (plan.newCluster) {
       const nc = plan.newCluster;
-      this.cluster = new aws.ecs.Cluster(name, { name: nc.name, tags }, child);
+      this.cluster = new awsm.ecs.Cluster(name, { name: nc.name, tags }, child);
       this.clusterName = this.cluster.name;
       this.clusterArn = this.cluster.arn;
       clusterRef = this.cluster.arn;
-      this.amiId = aws.ssm.getParameterOutput({ name: nc.amiParameter }, child).value;
+      this.amiId = awsm.ssm.getParameterOutput({ name: nc.amiParameter }, child).value;
 
-      this.instanceRole = new aws.iam.Role(`${name}-instance`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), tags }, child);
+      this.instanceRole = new awsm.iam.Role(`${name}-instance`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"), tags }, child);
       const attachments = [
-        new aws.iam.RolePolicyAttachment(`${name}-instance-ecs`, { role: this.instanceRole.name, policyArn: ECS_INSTANCE_POLICY_ARN }, child),
-        new aws.iam.RolePolicyAttachment(`${name}-instance-ssm`, { role: this.instanceRole.name, policyArn: SSM_INSTANCE_POLICY_ARN }, child),
+        new awsm.iam.RolePolicyAttachment(`${name}-instance-ecs`, { role: this.instanceRole.name, policyArn: ECS_INSTANCE_POLICY_ARN }, child),
+        new awsm.iam.RolePolicyAttachment(`${name}-instance-ssm`, { role: this.instanceRole.name, policyArn: SSM_INSTANCE_POLICY_ARN }, child),
       ];
-      this.instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: this.instanceRole.name, tags }, child);
+      this.instanceProfile = new awsm.iam.InstanceProfile(`${name}-instance`, { role: this.instanceRole.name, tags }, child);
 
-      this.instanceSecurityGroup = new aws.ec2.SecurityGroup(
+      this.instanceSecurityGroup = new awsm.ec2.SecurityGroup(
         `${name}-instances`,
         { vpcId: args.vpcId, description: `ECS container instances of ${nc.name} (bridge mode)`, tags },
         child,
       );
       instanceSgId = this.instanceSecurityGroup.id;
-      new aws.vpc.SecurityGroupEgressRule(
+      new awsm.vpc.SecurityGroupEgressRule(
         `${name}-instances-egress`,
         { securityGroupId: this.instanceSecurityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "ECS agent, SSM, image pulls", tags },
         child,
       );
 
-      this.launchTemplate = new aws.ec2.LaunchTemplate(
+      this.launchTemplate = new awsm.ec2.LaunchTemplate(
         name,
         {
           imageId: this.amiId,
@@ -124,7 +127,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: attachments },
       );
-      this.autoScalingGroup = new aws.autoscaling.Group(
+      this.autoScalingGroup = new awsm.autoscaling.Group(
         name,
         {
           vpcZoneIdentifiers: args.subnetIds,
@@ -141,7 +144,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         },
         child,
       );
-      this.capacityProvider = new aws.ecs.CapacityProvider(
+      this.capacityProvider = new awsm.ecs.CapacityProvider(
         name,
         {
           autoScalingGroupProvider: {
@@ -154,7 +157,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         child,
       );
       capacityProviderName = this.capacityProvider.name;
-      this.clusterCapacityProviders = new aws.ecs.ClusterCapacityProviders(
+      this.clusterCapacityProviders = new awsm.ecs.ClusterCapacityProviders(
         name,
         {
           clusterName: this.cluster.name,
@@ -174,11 +177,11 @@ export class EcsBridgeService extends pulumi.ComponentResource {
 
     // The task definition.
     if (plan.enableExecuteCommand) {
-      this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com"), tags }, child);
-      waitFor.push(new aws.iam.RolePolicy(`${name}-task-exec`, { role: this.taskRole.id, policy: ecsExecPolicy() }, child));
+      this.taskRole = new awsm.iam.Role(`${name}-task`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com"), tags }, child);
+      waitFor.push(new awsm.iam.RolePolicy(`${name}-task-exec`, { role: this.taskRole.id, policy: ecsExecPolicy() }, child));
     }
     this.containerDefinitions = containerDefinitionsJson(plan.containers);
-    this.taskDefinition = new aws.ecs.TaskDefinition(
+    this.taskDefinition = new awsm.ecs.TaskDefinition(
       name,
       {
         family: plan.family,
@@ -196,16 +199,16 @@ export class EcsBridgeService extends pulumi.ComponentResource {
     const lb = plan.loadBalancer;
     if (lb) {
       const range = `${lb.instanceIngress.fromPort}–${lb.instanceIngress.toPort}`;
-      this.loadBalancerSecurityGroup = new aws.ec2.SecurityGroup(`${name}-alb`, { vpcId: args.vpcId, description: `load balancer of ${path}`, tags }, child);
+      this.loadBalancerSecurityGroup = new awsm.ec2.SecurityGroup(`${name}-alb`, { vpcId: args.vpcId, description: `load balancer of ${path}`, tags }, child);
       lb.allowedCidrs.forEach(
         (cidr, i) =>
-          new aws.vpc.SecurityGroupIngressRule(
+          new awsm.vpc.SecurityGroupIngressRule(
             `${name}-alb-listener${lb.allowedCidrs.length > 1 ? `-${i}` : ""}`,
             { securityGroupId: this.loadBalancerSecurityGroup!.id, ipProtocol: "tcp", fromPort: lb.listenerPort, toPort: lb.listenerPort, cidrIpv4: cidr, description: "listener", tags },
             child,
           ),
       );
-      new aws.vpc.SecurityGroupEgressRule(
+      new awsm.vpc.SecurityGroupEgressRule(
         `${name}-alb-to-instances`,
         {
           securityGroupId: this.loadBalancerSecurityGroup.id,
@@ -218,7 +221,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         },
         child,
       );
-      this.instanceIngress = new aws.vpc.SecurityGroupIngressRule(
+      this.instanceIngress = new awsm.vpc.SecurityGroupIngressRule(
         `${name}-instances-from-alb`,
         {
           securityGroupId: instanceSgId!,
@@ -232,7 +235,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         child,
       );
       waitFor.push(this.instanceIngress);
-      this.loadBalancer = new aws.lb.LoadBalancer(
+      this.loadBalancer = new awsm.lb.LoadBalancer(
         name,
         {
           loadBalancerType: "application",
@@ -243,7 +246,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         },
         child,
       );
-      this.targetGroup = new aws.lb.TargetGroup(
+      this.targetGroup = new awsm.lb.TargetGroup(
         name,
         {
           // ECS registers each task as instance-id:host-port; the group's own port is only a default.
@@ -257,7 +260,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         },
         child,
       );
-      this.listener = new aws.lb.Listener(
+      this.listener = new awsm.lb.Listener(
         name,
         {
           loadBalancerArn: this.loadBalancer.arn,
@@ -273,7 +276,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
     }
 
     // The service.
-    this.service = new aws.ecs.Service(
+    this.service = new awsm.ecs.Service(
       name,
       {
         cluster: clusterRef,

@@ -12,9 +12,23 @@ import * as path from "node:path";
  * new bridgelab version takes effect without touching state.
  *
  * The path is kept relative to the program directory (the plugin's working directory), so a
- * checkout that moves keeps working; the absolute path is the fallback.
+ * checkout that moves keeps working; the absolute path is the fallback. providerLoader.js, next to
+ * this file, loads it: from the precompiled build in dist/ when that is current for every
+ * source, otherwise compiling the TypeScript with ts-node.
  */
 export function lazyProvider(file: string, exportName: string): pulumi.dynamic.ResourceProvider {
+  // One shim object per provider: Pulumi caches a dynamic provider's serialization by object
+  // (PULUMI_NODEJS_CACHE_DYNAMIC_PROVIDERS, on by default), so each provider's closure is
+  // serialized once per program instead of once per resource (tens of ms each).
+  const key = `${process.cwd()}\0${file}\0${exportName}`;
+  let shim = shims.get(key);
+  if (!shim) shims.set(key, (shim = makeShim(file, exportName)));
+  return shim;
+}
+
+const shims = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+function makeShim(file: string, exportName: string): pulumi.dynamic.ResourceProvider {
   const relative = path.relative(process.cwd(), file);
   const absolute = file;
   const load = (): pulumi.dynamic.ResourceProvider => {
@@ -23,7 +37,10 @@ export function lazyProvider(file: string, exportName: string): pulumi.dynamic.R
     const candidates = [p.resolve(process.cwd(), relative), absolute];
     const found = candidates.find((c: string) => fs.existsSync(c));
     if (!found) throw new Error(`bridgelab: provider code not found at ${candidates.join(" or ")}; run from the project that created this stack`);
-    // Sources are TypeScript: compile them on load (ts-node is a bridgelab dependency).
+    // The precompiled build when it is current, else the sources through ts-node (providerLoader.js).
+    const loader = p.join(p.dirname(found), "providerLoader.js");
+    if (fs.existsSync(loader)) return require(loader).loadProvider(found, exportName);
+    // A checkout from before providerLoader.js: compile the TypeScript on load (ts-node is a bridgelab dependency).
     const g = globalThis as { __bridgelabTsNode?: boolean };
     if (found.endsWith(".ts") && !g.__bridgelabTsNode && !require.extensions[".ts"]) {
       require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
