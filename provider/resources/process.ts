@@ -15,7 +15,7 @@ import { connectionFailures, diffFields, failures, onHost } from "./contract";
  *     </dev/null >/run/bridgelab/proc/web.log 2>&1 &
  *   echo "$! <start time>" >/run/bridgelab/proc/web.pid
  *
- * and on delete `kill -TERM -- -PID`, then KILL after a few seconds. See processScripts.ts.
+ * and on delete `kill -s TERM -- -PID`, then KILL after a few seconds. See processScripts.ts.
  */
 export interface ProcessArgs {
   /** The host to run on. */

@@ -58,7 +58,7 @@ export function remoteKillScript(pgid: number): string {
     `i=0; while [ $i -lt ${TERM_GRACE_S * 10} ] && [ -n "$(tree)" ]; do sleep 0.1; i=$((i + 1)); done`,
     `pids=$(tree); [ -n "$pids" ] && kill -STOP $pids 2>/dev/null`,
     `pids=$(tree); [ -n "$pids" ] && kill -KILL $pids 2>/dev/null`,
-    `kill -KILL -- -"$pg" 2>/dev/null`,
+    `kill -s KILL -- -"$pg" 2>/dev/null`,
     `true`,
   ].join("\n");
 }

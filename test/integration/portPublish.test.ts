@@ -41,7 +41,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
       await host.sh(`for i in $(seq 50); do ip netns exec c0 ss -Hltn | grep -q ':5002 ' && exit 0; sleep 0.1; done; exit 1`);
     });
     afterAll(async () => {
-      await host.sh([...servers.map((p) => `kill -KILL -- -${p} 2>/dev/null`), "true"].join("\n"));
+      await host.sh([...servers.map((p) => `kill -s KILL -- -${p} 2>/dev/null`), "true"].join("\n"));
       await removeContainers(host, "c0", "c1");
       forgetPortClaims(connectionIdentity(host.connection));
     });
@@ -200,7 +200,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
         await remove(onBridge);
         expect(await host.sh("iptables-save | grep -v '^#'")).toBe(before);
       } finally {
-        await host.sh(`kill -KILL -- -${pid} 2>/dev/null; true`);
+        await host.sh(`kill -s KILL -- -${pid} 2>/dev/null; true`);
       }
       await remove(web);
       expect(await ours()).toEqual([]);
@@ -245,7 +245,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
         made[0] = upd;
       } finally {
         await Promise.all(made.map(remove));
-        await host.sh(`kill -KILL -- -${pid} 2>/dev/null; sysctl -qw net.ipv4.ip_local_port_range="32768 60999"`);
+        await host.sh(`kill -s KILL -- -${pid} 2>/dev/null; sysctl -qw net.ipv4.ip_local_port_range="32768 60999"`);
       }
       expect(await ours()).toEqual([]);
     });
@@ -266,7 +266,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
         expect(await flows("udp", 5000)).toEqual([]);
         expect(await ours()).toEqual([]);
       } finally {
-        await host.sh(`kill -KILL -- -${client} 2>/dev/null; true`);
+        await host.sh(`kill -s KILL -- -${client} 2>/dev/null; true`);
       }
     });
 

@@ -101,6 +101,23 @@ describe.each(TRANSPORTS)("Process over %s", (kind) => {
       await host.sh(`kill ${p.pid}`);
     });
 
+    it("delete stops the command's children too (its whole process group), not only the leader", async () => {
+      // `kill -TERM -- -PID` is refused by dash ("Illegal number: --"): the group signal must
+      // be written `kill -s TERM -- -PID`, or the leader dies and its children live on.
+      const parent = await checked({ name: "parent", netns: "netns0", command: ["sh", "-c", "sleep 600 & echo child=$!; wait"] });
+      const p = (await processProvider.create(parent)).outs as ProcessOutputs;
+      let child = 0;
+      for (let i = 0; i < 50 && !child; i++) {
+        child = Number(/child=(\d+)/.exec(await host.sh("cat /run/bridgelab/proc/parent.log 2>/dev/null || true"))?.[1] ?? 0);
+        if (!child) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(child).toBeGreaterThan(0);
+      expect(await alive(child)).toBe(true);
+      await processProvider.delete!(p.name, p);
+      expect(await alive(p.pid)).toBe(false);
+      expect(await alive(child)).toBe(false);
+    });
+
     it("a process that ignores TERM is KILLed after the wait; a new create stops the one recorded before it", async () => {
       const stubborn = await checked({ name: "stubborn", netns: "netns0", command: ["sh", "-c", "trap '' TERM; exec sleep 600"] });
       const first = (await processProvider.create(stubborn)).outs as ProcessOutputs;
