@@ -88,12 +88,13 @@ export const EXIT_NO_SUBNET = 78;
 const HOST_PORT_WORD = "@HOST_PORT@";
 const SUBNET_WORD = "@SUBNET@";
 
-function withVariables(text: string): string {
+/** Exported for portPublishBatchScripts.ts. */
+export function withVariables(text: string): string {
   return text.split(HOST_PORT_WORD).join('"$host_port"').split(SUBNET_WORD).join('"$subnet"');
 }
 
 /** The chains a mapping writes to, in the order they are ensured (pruned in reverse). */
-const CHAIN_KEYS: ChainKey[] = ["dnat", "postrouting", "forward"];
+export const CHAIN_KEYS: ChainKey[] = ["dnat", "postrouting", "forward"];
 
 /**
  * The six rules of a mapping, in the order they are added: the DNAT goes in last (the
@@ -120,7 +121,7 @@ export function publishRules(m: Omit<PublishSpec, "hostPort" | "subnet"> & { hos
 }
 
 /** The rules as the create/update scripts write them: host port and subnet from the script's variables. */
-function scriptRules(m: PublishSpec): OwnedRule[] {
+export function scriptRules(m: PublishSpec): OwnedRule[] {
   return publishRules({ ...m, hostPort: HOST_PORT_WORD, subnet: SUBNET_WORD });
 }
 
@@ -130,7 +131,7 @@ function scriptRules(m: PublishSpec): OwnedRule[] {
  * Sections: present (1/0 per declared rule, in publishRules order), rules (every rule
  * carrying the tag), from a fresh snapshot (iptablesSnapshot.ts).
  */
-function readBack(rules: OwnedRule[], tag: string, fresh = true): Line[] {
+export function readBack(rules: OwnedRule[], tag: string, fresh = true): Line[] {
   return [...(fresh ? [RESNAPSHOT] : []), mark("present"), ...rules.map((r) => presentInSnapshotLine(r.rule, r.tag)), mark("rules"), taggedInSnapshot(tag, CHAIN_KEYS)];
 }
 
@@ -158,9 +159,9 @@ export const AWK_SOCKET_PORTS = '{ n = split($4, parts, ":"); print parts[n] }';
 /** The lowest port from LO to HI not read on stdin. */
 export const AWK_FIRST_FREE = "{ used[$1] = 1 } END { for (p = lo; p <= hi; p++) if (!(p in used)) { print p; exit } }";
 
-const ssListen = (p: Protocol, withProcess = false) => `ss -Hln${p === "tcp" ? "t" : "u"}${withProcess ? "p" : ""} 2>/dev/null`;
+export const ssListen = (p: Protocol, withProcess = false) => `ss -Hln${p === "tcp" ? "t" : "u"}${withProcess ? "p" : ""} 2>/dev/null`;
 /** Our DNAT rules, from the snapshot taken at the top of the script. */
-const dnatRules = chainInSnapshot("dnat");
+export const dnatRules = chainInSnapshot("dnat");
 
 /**
  * Refuse $host_port when another mapping or a listening socket holds it: print the holders

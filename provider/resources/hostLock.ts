@@ -45,14 +45,17 @@ export function hostQueueCount(): number {
   return queues.size;
 }
 
+/** `t` with every run in the queue of host `key`. */
+export function queued(t: Transport, key: string): Transport {
+  return {
+    label: t.label,
+    close: () => t.close(),
+    run: (script, opts) => inHostQueue(key, () => t.run(script, opts)),
+  };
+}
+
 /** onHost, with every run of `fn` in the host's queue. */
 export function onHostLocked<T>(c: HostConnection, fn: (t: Transport) => Promise<T>): Promise<T> {
   const key = connectionIdentity(c);
-  return onHost(c, (t) =>
-    fn({
-      label: t.label,
-      close: () => t.close(),
-      run: (script, opts) => inHostQueue(key, () => t.run(script, opts)),
-    }),
-  );
+  return onHost(c, (t) => fn(queued(t, key)));
 }

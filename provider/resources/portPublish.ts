@@ -8,7 +8,6 @@ import {
   PublishSpec,
   parsePlaced,
   parsePublishDnat,
-  portPublishCreateScript,
   portPublishDeleteScript,
   portPublishReadScript,
   portPublishUpdateScript,
@@ -24,8 +23,9 @@ import { checkNetworkCidr, checkRuleName } from "../host/validateNetfilter";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, ExecResult, Transport, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown } from "./contract";
-import { onHostLocked } from "./hostLock";
+import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost } from "./contract";
+import { onHostLocked, queued } from "./hostLock";
+import { createInBatch } from "./publishBatcher";
 import { claimStaticPort } from "./portClaims";
 
 /**
@@ -229,8 +229,11 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
    */
   async create(inputs: PortPublishInputs) {
     const what = describe(inputs.name);
-    return onHostLocked(inputs.connection, async (t) => {
-      let r = await t.run(portPublishCreateScript(specOf(inputs)));
+    const key = connectionIdentity(inputs.connection);
+    return onHost(inputs.connection, async (raw) => {
+      const t = queued(raw, key);
+      // With other creates for this host waiting, in one script with them (publishBatcher.ts).
+      let r = await createInBatch(raw, key, specOf(inputs));
       let hostPort = inputs.hostPort;
       if (r.code === EXIT_EXISTS) {
         const found = lines(splitSections(r.stdout).exists);

@@ -19,6 +19,7 @@ import { UNKNOWN } from "../../provider/resources/contract";
 import { claimsOverlap, forgetPortClaims } from "../../provider/resources/portClaims";
 import { PortPublishOutputs, portPublishProvider } from "../../provider/resources/portPublish";
 import { describeScriptFixtures } from "../support/scriptFixtures";
+import { portPublishBatchCreateScript, splitBatchOutput } from "../../provider/host/portPublishBatchScripts";
 
 const web: PublishSpec = { name: "web", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, address: "172.18.0.10", port: 5000, bridge: "br0" };
 const placed = { ...web, subnet: "172.18.0.0/16" };
@@ -27,6 +28,7 @@ const dns: PublishSpec = { name: "dns", protocol: "udp", hostIp: "198.51.100.2",
 describeScriptFixtures("port publish scripts match their fixtures", {
   "portpublish-create-static.sh": portPublishCreateScript(web),
   "portpublish-create-dynamic-udp-hostip.sh": portPublishCreateScript(dns),
+  "portpublish-create-batch.sh": portPublishBatchCreateScript([web, dns]),
   "portpublish-update-port.sh": portPublishUpdateScript({ ...web, port: 5001 }, placed),
   "portpublish-update-adopt.sh": portPublishUpdateScript({ ...dns, hostPort: 32768 }),
   "portpublish-read.sh": portPublishReadScript(placed),
@@ -247,5 +249,32 @@ describe("PortPublish diff", () => {
   });
   it("a rule missing on the host is drift: an in-place update", async () => {
     expect(await diff({ missingRules: ["iptables -w -t nat -A BRIDGELAB-DNAT ..."] }, {})).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+});
+
+describe("splitBatchOutput", () => {
+  it("gives each mapping its own stdout and exit status; a mapping with no exit line is unanswered", () => {
+    const out = [
+      "@@bridgelab-item 0",
+      "@@bridgelab-item 1",
+      "@@bridgelab allocated-rule",
+      "web 0.0.0.0 172.18.0.10:5000",
+      "@@bridgelab-item-exit 1 76",
+      "@@bridgelab-item 2",
+      "@@bridgelab-item 0",
+      "@@bridgelab placed",
+      "8080 172.18.0.0/16",
+      "@@bridgelab-item-exit 0 0",
+      "",
+    ].join("\n");
+    expect(splitBatchOutput(out, 3)).toEqual([
+      { stdout: "@@bridgelab placed\n8080 172.18.0.0/16\n", code: 0 },
+      { stdout: "@@bridgelab allocated-rule\nweb 0.0.0.0 172.18.0.10:5000\n", code: 76 },
+      { stdout: "\n", code: undefined },
+    ]);
+  });
+
+  it("refuses a batch with two mappings of one name", () => {
+    expect(() => portPublishBatchCreateScript([web, web])).toThrow(/distinct/);
   });
 });

@@ -1,0 +1,184 @@
+import { hostLockLines, pruneChainLines } from "./iptables";
+import { RESNAPSHOT, quoteWithVariables, restoreAddLines, saveLine, snapshotLines, taggedInSnapshot } from "./iptablesSnapshot";
+import {
+  AWK_FIRST_FREE,
+  AWK_HELD_BY_RULE,
+  AWK_HELD_BY_SOCKET,
+  AWK_RULE_PORTS,
+  AWK_SOCKET_PORTS,
+  CHAIN_KEYS,
+  EXIT_ALLOCATED,
+  EXIT_EXHAUSTED,
+  EXIT_NO_SUBNET,
+  PublishSpec,
+  dnatRules,
+  publishTag,
+  readBack,
+  scriptRules,
+  ssListen,
+  withVariables,
+} from "./portPublishScripts";
+import { shJoin, shQuote } from "./quote";
+import { removeRuleLine } from "./ruleSet";
+import { EXIT_EXISTS, Line, script } from "./script";
+import { sectionMarker as mark } from "./sections";
+
+/**
+ * Many port mappings created in one script: one lock, one iptables-save, one
+ * iptables-restore for all of them, as a hand-written script would. A lab of 250 containers
+ * publishing a port each otherwise runs 250 locked scripts one after the other (each a save,
+ * a restore and a read-back, ~100 ms on a 2-core host), the longest chain of its `up`.
+ *
+ * Each mapping gets exactly the checks and the answer of portPublishCreateScript, in a
+ * chunk of the output of its own:
+ *
+ *   @@bridgelab-item 3
+ *   @@bridgelab placed            (or exists / allocated-rule / exhausted / no-subnet …)
+ *   20003 172.30.0.0/16
+ *   …
+ *   @@bridgelab-item-exit 3 0     (the exit status the single script would have had)
+ *
+ * Phase 1 checks every mapping in order against the snapshot, the listening sockets and the
+ * mappings before it in the batch (so two dynamic ports never collide and a static port
+ * taken earlier in the batch is refused as "already allocated"), and answers the refused
+ * ones at once. Phase 2 writes the rules of the others in one restore (filter, then nat: the
+ * DNATs go live last); a failure there undoes them all and fails the script, and the caller
+ * runs those mappings one by one. Phase 3 reads back, from one fresh snapshot.
+ */
+export const ITEM_MARK = "@@bridgelab-item ";
+export const ITEM_EXIT_MARK = "@@bridgelab-item-exit ";
+
+const itemStart = (i: number) => `echo '${ITEM_MARK}${i}'`;
+const itemExit = (i: number, code: string) => `echo "${ITEM_EXIT_MARK}${i} ${code}"`;
+
+/** `$host_port` / `$subnet` of mapping I, kept for phases 2 and 3. */
+const keep = (i: number) => `hp_${i}=$host_port; sn_${i}=$subnet`;
+const restore = (i: number) => `host_port=$hp_${i}; subnet=$sn_${i}`;
+
+function phase1(m: PublishSpec, i: number): string[] {
+  const tag = publishTag(m.name);
+  const vars = (extra: string[] = []) => [...extra, "-v", `proto=${m.protocol}`, "-v", "port=@HOST_PORT@", "-v", `ip=${m.hostIp}`];
+  // Our DNAT rules, and those of the mappings before this one in the batch.
+  const dnats = `{ ${dnatRules}; printf '%s' "$add_nat"; }`;
+  const fail = (code: number, lines: string[]) => [`  rc=${code}`, ...lines.map((l) => `  ${l}`)];
+  const out: string[] = [`# ${m.name}`, itemStart(i), "rc=0", "host_port=0", "subnet=''"];
+  // Rules carrying the tag already (an interrupted create): answered as the single script does.
+  out.push(`case "$save" in *${shQuote(`--comment "${tag}"`)}*) rc=${EXIT_EXISTS}; ${mark("exists")}; ${taggedInSnapshot(tag, CHAIN_KEYS)} ;; esac`);
+  if (m.subnet) out.push(`subnet=${m.subnet}`);
+  else {
+    out.push(
+      "if [ $rc = 0 ]; then",
+      `  subnet=$(ip -4 route show dev ${m.bridge} proto kernel scope link 2>/dev/null | awk 'NR == 1 { print $1 }')`,
+      `  if [ -z "$subnet" ]; then rc=${EXIT_NO_SUBNET}; ${mark("no-subnet")}; fi`,
+      "fi",
+    );
+  }
+  out.push("if [ $rc = 0 ]; then");
+  if (m.hostPort !== 0) {
+    const sockets = `printf '%s\\n' "$ss_${m.protocol}" | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])}`;
+    out.push(
+      `  host_port=${m.hostPort}`,
+      `  held_rule=$(${dnats} | ${shJoin(["awk", ...vars(["-v", `self=${m.name}`]), AWK_HELD_BY_RULE])})`,
+      `  held_socket=$(${sockets})`,
+      `  if [ -n "$held_rule$held_socket" ]; then`,
+      ...fail(EXIT_ALLOCATED, [
+        `${mark("allocated-rule")}; [ -z "$held_rule" ] || printf '%s\\n' "$held_rule"`,
+        `${mark("allocated-socket")}; [ -z "$held_socket" ] || ${ssListen(m.protocol, true)} | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])}`,
+      ]).map((l) => `  ${l}`),
+      "  fi",
+    );
+  } else {
+    out.push(
+      `  host_port=$({ ${dnats} | ${shJoin(["awk", "-v", `proto=${m.protocol}`, AWK_RULE_PORTS])}; printf '%s\\n' "$ss_${m.protocol}" | ${shJoin(["awk", AWK_SOCKET_PORTS])}; } | awk -v lo="$lo" -v hi="$hi" ${shJoin([AWK_FIRST_FREE])})`,
+      `  if [ -z "$host_port" ]; then`,
+      ...fail(EXIT_EXHAUSTED, [mark("exhausted"), 'echo "$lo $hi"']).map((l) => `  ${l}`),
+      "  fi",
+    );
+  }
+  out.push("fi");
+  // Accepted: its rules join the restore input (with this mapping's port and subnet), and
+  // its port counts as taken for the mappings after it.
+  const rules = scriptRules(m);
+  const append = (table: "filter" | "nat") =>
+    rules
+      .filter((r) => saveLine(r.rule, r.tag).table === table)
+      .map((r) => `  add_${table}="$add_${table}"${quoteWithVariables(saveLine(r.rule, r.tag).line)}"$nl"`);
+  out.push("if [ $rc = 0 ]; then", `  ok="$ok ${i}"; ${keep(i)}`, ...append("filter"), ...append("nat"), `else ${itemExit(i, "$rc")}; fi`);
+  return out;
+}
+
+/** Phase 3 for mapping I, if accepted: what the single script prints after its restore. */
+function phase3(m: PublishSpec, i: number): string[] {
+  return [
+    `case " $ok " in *" ${i} "*)`,
+    `  ${itemStart(i)}; ${restore(i)}`,
+    `  ${mark("placed")}; echo "$host_port $subnet"`,
+    ...readBack(scriptRules(m), publishTag(m.name), false).map((l) => `  ${typeof l === "string" ? l : shJoin(l)}`),
+    `  ${itemExit(i, "0")} ;;`,
+    "esac",
+  ];
+}
+
+/** Mappings to create, in order (names distinct: the caller batches distinct resources). */
+export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
+  if (new Set(specs.map((m) => m.name)).size !== specs.length) throw new Error("portPublishBatchCreateScript: names must be distinct");
+  const all = specs.flatMap((m) => scriptRules(m));
+  // Undo: every accepted mapping's rules (with its own port and subnet), then empty chains.
+  const undoItems = specs.map(
+    (m, i) => `case " $ok " in *" ${i} "*) ${restore(i)}; ${[...scriptRules(m)].reverse().map(removeRuleLine).join("; ")} ;; esac`,
+  );
+  const lines: Line[] = [
+    "set -u",
+    ...hostLockLines(),
+    ...snapshotLines(),
+    "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
+    `ss_tcp=$(${ssListen("tcp")}); ss_udp=$(${ssListen("udp")})`,
+    "ok=''; add_filter=''; add_nat=''",
+    ...specs.flatMap((m, i) => phase1(m, i)),
+    'if [ -n "$ok" ]; then',
+    "  set -e",
+    `  batch_undo() { set +e; ${undoItems.join("; ")}; ${[...CHAIN_KEYS].reverse().flatMap(pruneChainLines).join("; ")}; }`,
+    "  trap '' PIPE; trap 'batch_undo 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM",
+    // The chains and jumps as restoreAddLines writes them, then the accepted mappings' rules.
+    ...chainLinesFor(all).map((l) => `  ${l}`),
+    "  trap - EXIT HUP INT TERM PIPE",
+    "  set +e",
+    `  ${RESNAPSHOT}`,
+    "fi",
+    ...specs.flatMap((m, i) => phase3(m, i)),
+  ];
+  return withVariables(script(lines));
+}
+
+/**
+ * restoreAddLines for the batch: its brace group with the per-rule printf lines replaced by
+ * the accumulated `$add_filter` / `$add_nat`.
+ */
+function chainLinesFor(rules: ReturnType<typeof scriptRules>): string[] {
+  const out: string[] = [];
+  for (const l of restoreAddLines(rules, ["filter", "nat"])) {
+    if (l.startsWith("  printf '%s\\n' ")) continue;
+    if (l === "  echo COMMIT") {
+      const table = out.filter((x) => x.startsWith("  echo '*")).pop() === "  echo '*filter'" ? "filter" : "nat";
+      out.push(`  printf '%s' "$add_${table}"`, l);
+    } else out.push(l);
+  }
+  return out;
+}
+
+/** One mapping's answer in a batch's output: its stdout as the single script would print it, and its exit status. */
+export function splitBatchOutput(stdout: string, count: number): Array<{ stdout: string; code: number | undefined }> {
+  const items = Array.from({ length: count }, () => ({ lines: [] as string[], code: undefined as number | undefined }));
+  let current: number | undefined;
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith(ITEM_EXIT_MARK)) {
+      const [i, code] = line.slice(ITEM_EXIT_MARK.length).trim().split(" ").map(Number);
+      if (items[i]) items[i].code = code;
+      current = undefined;
+    } else if (line.startsWith(ITEM_MARK)) {
+      const i = Number(line.slice(ITEM_MARK.length).trim());
+      current = items[i] ? i : undefined;
+    } else if (current !== undefined) items[current].lines.push(line);
+  }
+  return items.map((it) => ({ stdout: it.lines.join("\n") + "\n", code: it.code }));
+}
