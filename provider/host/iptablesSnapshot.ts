@@ -127,9 +127,10 @@ export function restoreAddLines(rules: Array<{ rule: Rule; tag: string }>, table
 
 /**
  * awk over the snapshot printing the iptables-restore input that deletes every rule carrying
- * exactly TAG in CHAINS, then each of CHAINS left empty with the jumps into it (the last one
- * out cleans up). Rules are deleted by the very text iptables-save printed, so copies and
- * hand-edited rules carrying the tag go too. Prints nothing when there is nothing to do.
+ * exactly one of TAGS (space-separated) in CHAINS, then each of CHAINS left empty with the
+ * jumps into it (the last one out cleans up). Rules are deleted by the very text
+ * iptables-save printed, so copies and hand-edited rules carrying a tag go too. Prints
+ * nothing when there is nothing to do.
  *
  *   *nat
  *   -D BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000
@@ -138,11 +139,12 @@ export function restoreAddLines(rules: Array<{ rule: Rule; tag: string }>, table
  *   COMMIT
  */
 export const AWK_DELETE_TAGGED = [
-  'BEGIN { n = split(chains, cs, " "); for (i = 1; i <= n; i++) ours[cs[i]] = 1; mine = "--comment \\"" tag "\\""; jmp = "--comment \\"" jump "\\"" }',
+  'BEGIN { n = split(chains, cs, " "); for (i = 1; i <= n; i++) ours[cs[i]] = 1; m = split(tags, ts, " "); jmp = "--comment \\"" jump "\\"" }',
+  'function mine(line,   k) { for (k = 1; k <= m; k++) if (index(line, "--comment \\"" ts[k] "\\"")) return 1; return 0 }',
   '/^\\*/ { t = substr($0, 2); tables[++nt] = t; next }',
   '/^:/ { table[substr($1, 2)] = t; next }',
   '/^-A / { c = $2',
-  '  if ((c in ours) && index($0, mine)) { out[t] = out[t] "-D" substr($0, 3) "\\n"; next }',
+  '  if ((c in ours) && mine($0)) { out[t] = out[t] "-D" substr($0, 3) "\\n"; next }',
   '  left[c]++',
   '  if (index($0, jmp) && $(NF - 1) == "-j" && ($NF in ours)) jumps[$NF] = jumps[$NF] "-D" substr($0, 3) "\\n" }',
   'END { for (k = 1; k <= nt; k++) { t = tables[k]; s = out[t]',
@@ -151,13 +153,14 @@ export const AWK_DELETE_TAGGED = [
 ].join("\n");
 
 /**
- * Delete every rule carrying TAG in the chains KEYS, and prune those chains when empty: one
- * restore, computed from the snapshot. Idempotent (nothing to do: no restore).
+ * Delete every rule carrying TAG (or any of TAGS) in the chains KEYS, and prune those chains
+ * when empty: one restore, computed from the snapshot. Idempotent (nothing to do: no restore).
  */
-export function deleteTaggedLines(tag: string, keys: ChainKey[]): string[] {
+export function deleteTaggedLines(tag: string | string[], keys: ChainKey[]): string[] {
   const chains = keys.map((k) => CHAINS[k].name).join(" ");
+  const tags = (Array.isArray(tag) ? tag : [tag]).join(" ");
   return [
-    `restore=$(printf '%s\\n' "$save" | ${shJoin(["awk", "-v", `tag=${tag}`, "-v", `jump=${JUMP_TAG}`, "-v", `chains=${chains}`, AWK_DELETE_TAGGED])})`,
+    `restore=$(printf '%s\\n' "$save" | ${shJoin(["awk", "-v", `tags=${tags}`, "-v", `jump=${JUMP_TAG}`, "-v", `chains=${chains}`, AWK_DELETE_TAGGED])})`,
     `if [ -n "$restore" ]; then printf '%s\\n' "$restore" | iptables-restore -w --noflush; fi`,
   ];
 }

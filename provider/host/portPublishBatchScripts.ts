@@ -1,5 +1,5 @@
 import { hostLockLines, pruneChainLines } from "./iptables";
-import { RESNAPSHOT, quoteWithVariables, restoreAddLines, saveLine, snapshotLines, taggedInSnapshot } from "./iptablesSnapshot";
+import { RESNAPSHOT, deleteTaggedLines, quoteWithVariables, restoreAddLines, saveLine, snapshotLines, taggedInSnapshot } from "./iptablesSnapshot";
 import {
   AWK_FIRST_FREE,
   AWK_HELD_BY_RULE,
@@ -10,7 +10,9 @@ import {
   EXIT_ALLOCATED,
   EXIT_EXHAUSTED,
   EXIT_NO_SUBNET,
+  PlacedMapping,
   PublishSpec,
+  conntrackFlushLines,
   dnatRules,
   publishTag,
   readBack,
@@ -164,6 +166,22 @@ function chainLinesFor(rules: ReturnType<typeof scriptRules>): string[] {
     } else out.push(l);
   }
   return out;
+}
+
+/**
+ * Many mappings deleted in one script: every rule carrying one of their tags out in one
+ * restore (chains left empty pruned), then each mapping's conntrack entries, each answered
+ * in its chunk as portPublishDeleteScript would (`deleted`, or `conntrack-error` /
+ * `no-conntrack` first). Idempotent, as the single script.
+ */
+export function portPublishBatchDeleteScript(ms: PlacedMapping[]): string {
+  return script([
+    "set -eu",
+    ...hostLockLines(),
+    ...snapshotLines(),
+    ...deleteTaggedLines(ms.map((m) => publishTag(m.name)), [...CHAIN_KEYS].reverse()),
+    ...ms.flatMap((m, i) => [itemStart(i), ...conntrackFlushLines(m), mark("deleted"), itemExit(i, "0")]),
+  ]);
 }
 
 /** One mapping's answer in a batch's output: its stdout as the single script would print it, and its exit status. */

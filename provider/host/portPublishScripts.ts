@@ -209,7 +209,7 @@ function subnetLines(m: PublishSpec): string[] {
  * "0 flow entries have been deleted" (exit 1) is success. Other failures, or no conntrack
  * tool on the host, are reported under a section and do not fail the script.
  */
-function conntrackFlushLines(m: PlacedMapping): string[] {
+export function conntrackFlushLines(m: PlacedMapping): string[] {
   const argv = [
     "conntrack", "-D", "-p", m.protocol,
     ...(m.hostIp === ANY_IP ? [] : ["--orig-dst", m.hostIp]),

@@ -8,7 +8,6 @@ import {
   PublishSpec,
   parsePlaced,
   parsePublishDnat,
-  portPublishDeleteScript,
   portPublishReadScript,
   portPublishUpdateScript,
   publishRules,
@@ -25,7 +24,7 @@ import { CommandError, ExecResult, Transport, runChecked } from "../transport/ty
 import { lazyProvider } from "./lazyProvider";
 import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost } from "./contract";
 import { onHostLocked, queued } from "./hostLock";
-import { createInBatch } from "./publishBatcher";
+import { createInBatch, deleteInBatch } from "./publishBatcher";
 import { claimStaticPort } from "./portClaims";
 
 /**
@@ -300,8 +299,11 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
    * flow stops reaching the container. Rules already gone are success.
    */
   async delete(_id, props: PortPublishOutputs) {
-    await onHostLocked(props.connection, async (t) => {
-      const r = await runChecked(t, portPublishDeleteScript(placedOf(props)), describe(props.name));
+    const key = connectionIdentity(props.connection);
+    await onHost(props.connection, async (t) => {
+      // With other deletes for this host waiting, in one script with them (publishBatcher.ts).
+      const r = await deleteInBatch(t, key, placedOf(props));
+      if (r.code !== 0) throw new CommandError(t.label, r, describe(props.name));
       const s = splitSections(r.stdout);
       if (s["conntrack-error"] !== undefined) {
         console.error(`${describe(props.name)} on ${t.label}: rules removed, but dropping its conntrack entries failed: ${s["conntrack-error"]}`);

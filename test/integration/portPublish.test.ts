@@ -51,7 +51,14 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
     const run = (from: From, s: string) =>
       from === "outside" ? host.outside(s) : from === "host" ? host.sh(s) : host.sh(`ip netns exec ${from} sh -c ${shQuote(s)}`);
     const tcp = async (from: From, addr: string, port: number) => (await run(from, `socat -T2 - TCP:${addr}:${port},connect-timeout=1 </dev/null 2>/dev/null || true`)).trim();
-    const udp = async (from: From, addr: string, port: number) => (await run(from, `echo ping | socat -T1 - UDP:${addr}:${port} 2>/dev/null || true`)).trim();
+    // The servers are `socat UDP-RECVFROM:PORT,fork`: while the child answering one datagram
+    // runs, nothing listens on the port, and a probe sent then meets "port unreachable" at
+    // once (seen on a loaded host right after another probe). So up to three tries, a moment
+    // apart, from one fixed source port: a retry rides the same conntrack flow, so flow counts
+    // stay exact and a stale flow is seen, not dodged.
+    const udpOnce = (addr: string, port: number) => `echo ping | socat -T2 - UDP:${addr}:${port},sourceport=45353 2>/dev/null`;
+    const udp = async (from: From, addr: string, port: number) =>
+      (await run(from, `r=$(${udpOnce(addr, port)}); for d in 0.3 1; do [ -n "$r" ] && break; sleep $d; r=$(${udpOnce(addr, port)}); done; echo "$r"`)).trim();
     const brNetfilter = (on: 0 | 1) => host.sh(`sysctl -qw net.bridge.bridge-nf-call-iptables=${on}`);
 
     /** Every line of ours in iptables-save, both tables. */

@@ -64,7 +64,7 @@ describe("PortPublish creates in one batch, on a real kernel", () => {
     expect(await host.sh("iptables-save | grep -c -i bridgelab || true")).toBe("0\n");
   });
 
-  it("parallel creates through the provider share scripts: fewer create scripts than mappings, each its own port", async () => {
+  it("parallel creates and deletes through the provider share scripts: fewer scripts than mappings, each its own port, nothing left", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bridgelab-batch-"));
     const trace = path.join(dir, "trace.jsonl");
     process.env.BRIDGELAB_TRACE_FILE = trace;
@@ -80,6 +80,10 @@ describe("PortPublish creates in one batch, on a real kernel", () => {
       expect(runs).toBeLessThan(8);
       await Promise.all(outs.map((o) => portPublishProvider.delete!(o.name, o)));
       expect(await ours()).toEqual([]);
+      // The deletes too: fewer delete scripts than mappings, and the chains went with the last rule.
+      const deletes = fs.readFileSync(trace, "utf8").trim().split("\n").length - runs;
+      expect(deletes).toBeLessThan(8);
+      expect(await host.sh("iptables-save | grep -c BRIDGELAB || true")).toBe("0\n");
     } finally {
       delete process.env.BRIDGELAB_TRACE_FILE;
       fs.rmSync(dir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import { UNKNOWN } from "../../provider/resources/contract";
 import { claimsOverlap, forgetPortClaims } from "../../provider/resources/portClaims";
 import { PortPublishOutputs, portPublishProvider } from "../../provider/resources/portPublish";
 import { describeScriptFixtures } from "../support/scriptFixtures";
-import { portPublishBatchCreateScript, splitBatchOutput } from "../../provider/host/portPublishBatchScripts";
+import { portPublishBatchCreateScript, portPublishBatchDeleteScript, splitBatchOutput } from "../../provider/host/portPublishBatchScripts";
 
 const web: PublishSpec = { name: "web", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, address: "172.18.0.10", port: 5000, bridge: "br0" };
 const placed = { ...web, subnet: "172.18.0.0/16" };
@@ -29,6 +29,7 @@ describeScriptFixtures("port publish scripts match their fixtures", {
   "portpublish-create-static.sh": portPublishCreateScript(web),
   "portpublish-create-dynamic-udp-hostip.sh": portPublishCreateScript(dns),
   "portpublish-create-batch.sh": portPublishBatchCreateScript([web, dns]),
+  "portpublish-delete-batch.sh": portPublishBatchDeleteScript([placed, { ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }]),
   "portpublish-update-port.sh": portPublishUpdateScript({ ...web, port: 5001 }, placed),
   "portpublish-update-adopt.sh": portPublishUpdateScript({ ...dns, hostPort: 32768 }),
   "portpublish-read.sh": portPublishReadScript(placed),
