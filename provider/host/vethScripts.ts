@@ -1,3 +1,4 @@
+import { shJoin } from "./quote";
 import { sectionMarker as mark } from "./sections";
 import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./script";
 import { subnetOf } from "./validate";
@@ -115,16 +116,30 @@ export function vethCreateScript(v: VethSpec): string {
     // Armed only after our own `ip link add` succeeded. Deleting the host end deletes the
     // peer too, also once it is inside the namespace.
     armUndo(["ip", "link", "del", "dev", v.name], { afterHold: true }),
-    ["ip", "link", "set", "dev", v.name, "alias", TAG],
   );
-  if (v.hostAddress) lines.push(["ip", "addr", "add", v.hostAddress, "dev", v.name]);
-  if (v.bridge) lines.push(["ip", "link", "set", "dev", v.name, "master", v.bridge], hairpinOn(v.name));
-  if (v.address) lines.push(peerIp(v, "addr", "add", v.address, "dev", v.peerIfname));
-  lines.push(peerIp(v, "link", "set", "dev", v.peerIfname, v.up ? "up" : "down"));
-  lines.push(["ip", "link", "set", "dev", v.name, v.up ? "up" : "down"]);
-  if (v.gateway) lines.push(peerIp(v, "route", "add", "default", "via", v.gateway, "dev", v.peerIfname));
-  lines.push(disarm(), ...readBack(v));
+  // The rest in two `ip -batch` runs, the host end's then the peer's, instead of a process
+  // per step (a lab's veths are its most numerous scripts). A failing line stops its batch
+  // with "Command failed -:N" and a non-zero exit, and the undo runs as before.
+  const host: string[][] = [["link", "set", "dev", v.name, "alias", TAG]];
+  if (v.hostAddress) host.push(["addr", "add", v.hostAddress, "dev", v.name]);
+  if (v.bridge) host.push(["link", "set", "dev", v.name, "master", v.bridge], hairpinOn(v.name).slice(1) as string[]);
+  host.push(["link", "set", "dev", v.name, v.up ? "up" : "down"]);
+  const peer: string[][] = [];
+  if (v.address) peer.push(["addr", "add", v.address, "dev", v.peerIfname]);
+  peer.push(["link", "set", "dev", v.peerIfname, v.up ? "up" : "down"]);
+  if (v.gateway) peer.push(["route", "add", "default", "via", v.gateway, "dev", v.peerIfname]);
+  lines.push(ipBatch(["ip"], host), ipBatch(peerIp(v), peer), disarm(), ...readBack(v));
   return script(lines);
+}
+
+/**
+ * `ip -batch` with its commands in a here-document: `ip -n netns0 -batch - <<'EOF' … EOF`.
+ * Every word is a checked name, address or keyword (no quoting inside a batch file), so a
+ * word holding anything else is refused here rather than written.
+ */
+function ipBatch(ip: string[], commands: string[][]): string {
+  for (const w of commands.flat()) if (!/^[A-Za-z0-9_.:\/@-]+$/.test(w)) throw new Error(`vethCreateScript: ${JSON.stringify(w)} cannot go in an ip batch`);
+  return `${shJoin([...ip, "-batch", "-"])} <<'EOF'\n${commands.map((c) => c.join(" ")).join("\n")}\nEOF`;
 }
 
 /**
