@@ -355,6 +355,21 @@ function markdown(rows: Row[], meta: Record<string, unknown>): string {
       `| ${r.n} | ${s(r.bridgelab.upMs)} | ${s(r.floor.upMs)} | ${s(r.naive?.upMs)} | ${r.ratios.upVsFloor}× | ${r.ratios.naiveVsUp ?? "–"}× | ${s(r.bridgelab.downMs)} | ${s(r.floor.downMs)} | ${s(r.naive?.downMs)} | ${r.ratios.downVsFloor}× | ${r.ratios.naiveVsDown ?? "–"}× | ${r.bridgelab.upCalls} / ${r.bridgelab.downCalls} | ${r.bridgelab.upCallsPerContainer} | ${r.naive?.commandsPerContainer ?? "–"} | ${r.bridgelab.unchangedUpCalls} | ${r.bridgelab.refreshCalls} / ${r.bridgelab.resources} | ${r.bridgelab.pluginPeakRssMb} MB |`,
     );
   }
+  // Time per container: whole runs divided by N (the fixed cost of an engine run spread over
+  // N), and the marginal cost of the containers added since the previous N (fixed costs cancel).
+  lines.push(
+    "",
+    "| N | up per container | down per container | marginal up per added container (bridgelab / floor) | marginal down per added container (bridgelab / floor) |",
+    "|---:|---:|---:|---:|---:|",
+  );
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  rows.forEach((r, i) => {
+    const p = rows[i - 1];
+    const marg = (a: number, b: number) => (p ? ms((a - b) / (r.n - p.n)) : "–");
+    const up = p ? `${marg(r.bridgelab.upMs, p.bridgelab.upMs)} / ${marg(r.floor.upMs, p.floor.upMs)}` : "–";
+    const down = p ? `${marg(r.bridgelab.downMs, p.bridgelab.downMs)} / ${marg(r.floor.downMs, p.floor.downMs)}` : "–";
+    lines.push(`| ${r.n} | ${ms(r.bridgelab.upMs / r.n)} | ${ms(r.bridgelab.downMs / r.n)} | ${up}${p ? ` (N ${p.n}→${r.n})` : ""} | ${down} |`);
+  });
   lines.push("", "Floor: one `ip -batch`, one `ip -n NS -batch` per namespace and one `iptables-restore --noflush`, run directly in the sandbox host. Naive: one new `ssh` connection per command through the same proxyCommand. Calls: lines of BRIDGELAB_TRACE_FILE. RSS: max VmHWM of the dynamic-provider process, polled every 100 ms.");
   return lines.join("\n") + "\n";
 }
