@@ -127,8 +127,10 @@ describe.each(TRANSPORTS)("Process over %s", (kind) => {
       expect(await alive(first.pid)).toBe(false);
       const t0 = Date.now();
       await processProvider.delete!(second.name, second);
+      // It waited out the TERM grace (5 s) before KILL, and did not wait forever: a bound far
+      // above the grace, not a timing of the machine.
       expect(Date.now() - t0).toBeGreaterThan(4500);
-      expect(Date.now() - t0).toBeLessThan(9000);
+      expect(Date.now() - t0).toBeLessThan(60_000);
       expect(await alive(second.pid)).toBe(false);
     });
   });
