@@ -83,10 +83,16 @@ async function timedSh(box: Box, script: string): Promise<number> {
 }
 
 async function expectClean(box: Box, what: string): Promise<void> {
-  const ns = (await box.sh("ip netns list")).trim();
-  const links = (await box.sh("ip -o link show | grep -v -e ' lo:' -e ' eth0@' -e ' eth0:' || true")).trim();
-  const rules = (await box.sh("iptables-save | grep -c -i -e bridgelab -e benchfloor || true")).trim();
-  if (ns || links || rules !== "0") throw new Error(`${what} left something behind: netns=[${ns.split("\n").length}] links=[${links}] rules=${rules}`);
+  // The kernel tears a deleted namespace down asynchronously (its veth ends go with it a moment
+  // later): give it up to 5 s before calling anything a leftover.
+  for (let i = 0; ; i++) {
+    const ns = (await box.sh("ip netns list")).trim();
+    const links = (await box.sh("ip -o link show | grep -v -e ' lo:' -e ' eth0@' -e ' eth0:' || true")).trim();
+    const rules = (await box.sh("iptables-save | grep -c -i -e bridgelab -e benchfloor || true")).trim();
+    if (!ns && !links && rules === "0") return;
+    if (i >= 50) throw new Error(`${what} left something behind: netns=[${ns.replace(/\n/g, ", ")}] links=[${links}] rules=${rules}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // ---------------------------------------------------------------- floor
