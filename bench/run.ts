@@ -27,6 +27,7 @@ import { runEngine, EngineSummary } from "../test/engine/engine";
 import { macFromIPv4 } from "../provider/host/mac";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd, SshdHost } from "../test/support/sshd";
+import { median, rssPoller } from "./measure";
 
 const labDir = path.join(__dirname, "lab");
 
@@ -43,34 +44,7 @@ const tracesDir = arg("traces", "");
 /** Runs of the naive baseline per N (default: --runs); it is by far the slowest part. */
 const naiveRuns = Number(arg("naive-runs", String(runs)));
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-
-// ---------------------------------------------------------------- plugin RSS
-/** Poll /proc for dynamic-provider children of this process; the max VmHWM seen (kB). */
-function rssPoller(): { stop: () => number } {
-  let peak = 0;
-  const sample = () => {
-    for (const pid of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(pid)) continue;
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        if (ppid !== process.pid) continue;
-        if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("dynamic-provider")) continue;
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        if (m) peak = Math.max(peak, Number(m[1]));
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-  };
-  const t = setInterval(sample, 100);
-  return { stop: () => (clearInterval(t), sample(), peak) };
-}
 
 // ---------------------------------------------------------------- sandbox helpers
 type Box = Awaited<ReturnType<typeof makeSandbox>>;

@@ -42,6 +42,7 @@ import { DynamicPlugin } from "../test/engine/plugin";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd } from "../test/support/sshd";
 import { lazyProvider } from "../provider/resources/lazyProvider";
+import { median, rssPoller } from "./measure";
 
 const root = path.join(__dirname, "..");
 
@@ -77,32 +78,7 @@ function makeBaseline(rev: string, dir: string): string {
   return dir;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 
-/** VmHWM (kB) of this process's dynamic-provider children, polled every 100 ms; the max seen. */
-function rssPoller(): { stop: () => number } {
-  let peak = 0;
-  const sample = () => {
-    for (const pid of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(pid)) continue;
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        if (ppid !== process.pid) continue;
-        if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("dynamic-provider")) continue;
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        if (m) peak = Math.max(peak, Number(m[1]));
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-  };
-  const t = setInterval(sample, 100);
-  return { stop: () => (clearInterval(t), sample(), peak) };
-}
 
 type Variant = "before" | "ts-node" | "dist";
 let VARIANTS: Variant[] = ["ts-node", "dist"];
