@@ -102,7 +102,13 @@ export function presentInSnapshotLine(rule: Rule, tag: string): string {
  * table). Pipe it into `iptables-restore -w --noflush`; chains that exist are not declared,
  * so nothing of theirs is flushed.
  */
-export function restoreAddLines(rules: Array<{ rule: Rule; tag: string }>, tableOrder: Table[]): string[] {
+export function restoreAddLines(
+  rules: Array<{ rule: Rule; tag: string }>,
+  tableOrder: Table[],
+  /** The lines that print a table's rules; default: one printf per rule. A batch prints what it gathered. */
+  body: (table: Table, mine: Array<{ rule: Rule; tag: string }>) => string[] = (_t, mine) =>
+    mine.map((r) => `printf '%s\\n' ${quoteWithVariables(saveLine(r.rule, r.tag).line)}`),
+): string[] {
   const out: string[] = ["{"];
   for (const table of tableOrder) {
     const mine = rules.filter((r) => CHAINS[r.rule.chain].table === table);
@@ -118,7 +124,7 @@ export function restoreAddLines(rules: Array<{ rule: Rule; tag: string }>, table
         out.push(`  has_rule ${shQuote(j.saved)} || ${check} 2>/dev/null || echo ${shQuote(j.add)}`);
       }
     }
-    for (const r of mine) out.push(`  printf '%s\\n' ${quoteWithVariables(saveLine(r.rule, r.tag).line)}`);
+    for (const l of body(table, mine)) out.push(`  ${l}`);
     out.push("  echo COMMIT");
   }
   out.push("} | iptables-restore -w --noflush");

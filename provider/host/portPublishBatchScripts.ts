@@ -141,8 +141,8 @@ export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
     "  set -e",
     `  batch_undo() { set +e; ${undoItems.join("; ")}; ${[...CHAIN_KEYS].reverse().flatMap(pruneChainLines).join("; ")}; }`,
     "  trap '' PIPE; trap 'batch_undo 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM",
-    // The chains and jumps as restoreAddLines writes them, then the accepted mappings' rules.
-    ...chainLinesFor(all).map((l) => `  ${l}`),
+    // The chains and jumps as for one mapping, then the rules the accepted mappings gathered.
+    ...restoreAddLines(all, ["filter", "nat"], (table) => [`printf '%s' "$add_${table}"`]).map((l) => `  ${l}`),
     "  trap - EXIT HUP INT TERM PIPE",
     "  set +e",
     `  ${RESNAPSHOT}`,
@@ -150,22 +150,6 @@ export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
     ...specs.flatMap((m, i) => phase3(m, i)),
   ];
   return withVariables(script(lines));
-}
-
-/**
- * restoreAddLines for the batch: its brace group with the per-rule printf lines replaced by
- * the accumulated `$add_filter` / `$add_nat`.
- */
-function chainLinesFor(rules: ReturnType<typeof scriptRules>): string[] {
-  const out: string[] = [];
-  for (const l of restoreAddLines(rules, ["filter", "nat"])) {
-    if (l.startsWith("  printf '%s\\n' ")) continue;
-    if (l === "  echo COMMIT") {
-      const table = out.filter((x) => x.startsWith("  echo '*")).pop() === "  echo '*filter'" ? "filter" : "nat";
-      out.push(`  printf '%s' "$add_${table}"`, l);
-    } else out.push(l);
-  }
-  return out;
 }
 
 /**
