@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { pluginChildren } from "../test/support/procTable";
 
 /** The median of XS (NaN when empty). */
 export const median = (xs: number[]): number => {
@@ -14,13 +15,8 @@ export const median = (xs: number[]): number => {
 export function rssPoller(): { stop: () => number } {
   let peak = 0;
   const sample = () => {
-    for (const pid of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(pid)) continue;
+    for (const pid of pluginChildren()) {
       try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        if (ppid !== process.pid) continue;
-        if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("dynamic-provider")) continue;
         const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
         if (m) peak = Math.max(peak, Number(m[1]));
       } catch {

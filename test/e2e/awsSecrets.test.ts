@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { EngineSummary } from "../engine/engine";
 import { enterHostArgv, sandboxPaths } from "../../provider/sandbox/sandboxLayout";
 import { makeSandbox } from "../support/sandboxFixture";
+import { providerTexts } from "../support/stateTexts";
 
 // Issue 7, part 4 (AWS): AWS credentials never appear in plaintext in the state file, the
 // serialized provider, logs or error messages.
@@ -139,18 +140,6 @@ function walk(dir: string): string[] {
     const f = path.join(dir, e.name);
     return e.isDirectory() ? walk(f) : e.isFile() ? [f] : [];
   });
-}
-
-/** Every `__provider` string anywhere in the state. */
-function providerTexts(v: unknown, out: string[] = []): string[] {
-  if (Array.isArray(v)) v.forEach((x) => providerTexts(x, out));
-  else if (v && typeof v === "object") {
-    for (const [k, x] of Object.entries(v)) {
-      if (k === "__provider" && typeof x === "string") out.push(x);
-      else providerTexts(x, out);
-    }
-  }
-  return out;
 }
 
 const allErrors = (s: EngineSummary) => [s.error ?? "", ...s.resources.map((r) => r.error ?? "")].join("\n");

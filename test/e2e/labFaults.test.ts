@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { alive, changed, expectNothingLeft, expectVerified, ipJson, netnsList, ops, useLab } from "./labHarness";
+import { pluginChildren } from "../support/procTable";
 
 // Issue 7, fault injection on a whole lab (netns-lab through the test engine on a sandbox
 // host): the dynamic-provider plugin killed (-9) in the middle of `up`, at two points; the
@@ -24,17 +25,7 @@ function stateCount(): number {
 
 /** The dynamic-provider plugin this test process started (through runEngine), if it runs. */
 function pluginPid(): number | undefined {
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && fs.readFileSync(`/proc/${e}/cmdline`, "utf8").includes("dynamic-provider")) return Number(e);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return undefined;
+  return pluginChildren()[0];
 }
 
 /** Start `up`, and SIGKILL the plugin once the state holds at least `after` resources. */

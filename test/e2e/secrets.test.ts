@@ -5,6 +5,7 @@ import { runEngine, EngineSummary } from "../engine/engine";
 import type { SshConnection } from "../../provider/transport/connection";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, startSshd } from "../support/sshd";
+import { providerTexts } from "../support/stateTexts";
 
 // Issue 7, part 4: the basic stack over SSH with secret credentials — a private key with a
 // passphrase, and a password — through up, refresh and destroy, plus failing runs with a wrong
@@ -56,18 +57,6 @@ async function engine(label: string, op: "up" | "refresh" | "destroy", connectio
   }
   if (fs.existsSync(trace)) captured.push([`${label}: trace`, fs.readFileSync(trace, "utf8")]);
   return s;
-}
-
-/** Every `__provider` string anywhere in the state. */
-function providerTexts(v: unknown, out: string[] = []): string[] {
-  if (Array.isArray(v)) v.forEach((x) => providerTexts(x, out));
-  else if (v && typeof v === "object") {
-    for (const [k, x] of Object.entries(v)) {
-      if (k === "__provider" && typeof x === "string") out.push(x);
-      else providerTexts(x, out);
-    }
-  }
-  return out;
 }
 
 /** The secret values: every body line of both key texts, the passphrase, the password and the wrong ones. */

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { sandboxPaths } from "../../provider/sandbox/sandboxLayout";
 import type { makeSandbox } from "../support/sandboxFixture";
 import { sshdPidsUsing, waitFor } from "../support/sshd";
+import { cmdline, live, nsOf, processes } from "../support/procTable";
 
 /**
  * What the soak tests (issue 7) compare after every up / update / destroy cycle: a sandbox
@@ -82,39 +83,20 @@ export function processesInSandbox(box: Box, extraNetIds: Iterable<string> = [])
   const nets = new Set([nsId(p.net), nsId(p.outside), ...extraNetIds]);
   const mnt = nsId(p.mnt);
   const found: string[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      if (/^\d+ \(.*\) [ZX]/s.test(stat)) continue; // exited, not yet reaped
-      const net = /\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${e}/ns/net`))?.[1];
-      const m = /\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${e}/ns/mnt`))?.[1];
-      if ((net && nets.has(net)) || m === mnt) {
-        const cmd = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 120);
-        found.push(`${e} ${cmd} (net ${net}, mnt ${m})`);
-      }
-    } catch {
-      /* exited meanwhile */
-    }
+  for (const p of processes()) {
+    if (p.pid === process.pid || !live(p)) continue;
+    const net = nsOf(p.pid, "net");
+    const m = nsOf(p.pid, "mnt");
+    if ((net && nets.has(net)) || m === mnt) found.push(`${p.pid} ${cmdline(p.pid).slice(0, 120)} (net ${net}, mnt ${m})`);
   }
   return found;
 }
 
 /** Child processes of this (jest) process: "pid cmdline" lines. */
 export function childrenOfThisProcess(): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) !== process.pid || fields[0] === "Z") continue;
-      out.push(`${e} ${fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 120)}`);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
+  return processes()
+    .filter((p) => p.ppid === process.pid && p.state !== "Z")
+    .map((p) => `${p.pid} ${cmdline(p.pid).slice(0, 120)}`);
 }
 
 /** This process's open file descriptors: fd → what it points at. */

@@ -1,5 +1,5 @@
-import * as fs from "node:fs";
 import { splitSections } from "../../provider/host/sections";
+import { argvOf, live, processes } from "./procTable";
 
 /**
  * What a sandbox host holds, as far as bridgelab objects go, in a form two snapshots can be
@@ -88,18 +88,7 @@ function routes(json: string): string[] {
 /** Live processes whose command line is exactly `argv`, anywhere on the machine. */
 export function countProcesses(argv: readonly string[]): number {
   const want = argv.join("\0");
-  let n = 0;
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0$/, "") !== want) continue;
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      if (!/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2))) n++;
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return n;
+  return processes().filter((p) => live(p) && argvOf(p.pid).join("\0") === want).length;
 }
 
 export async function hostSnapshot(sh: (script: string) => Promise<string>, marker: readonly string[] = []): Promise<HostSnapshot> {

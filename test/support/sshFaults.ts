@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { live, processes } from "./procTable";
 
 /**
  * Fault injection on an SSH session, from the server side: stand-in commands first on the
@@ -126,18 +127,9 @@ export function makeSshFaults(dir: string, ownerPid = process.pid): SshFaults {
 
 /** Pids of the live (not zombie) processes in session `sid`. Sandbox hosts share the machine's PID namespace. */
 export function sessionPids(sid: number): number[] {
-  const pids: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[3]) === sid && f[0] !== "Z" && f[0] !== "X") pids.push(Number(e));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
+  return processes()
+    .filter((p) => p.session === sid && live(p))
+    .map((p) => p.pid);
 }
 
 /** Wait until the script's session has no process left: the shell that ran on after the cut has finished. */

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { sandboxPaths } from "../../provider/sandbox/sandboxLayout";
 import type { SshConnection } from "../../provider/transport/connection";
+import { cmdline, commOf, nsOf, processes } from "./procTable";
 
 /**
  * Real OpenSSH servers inside sandbox hosts, for tests. Nothing listens on the machine:
@@ -359,34 +360,23 @@ export function sshdPidsIn(sandbox: string): number[] {
   const p = sandboxPaths(sandbox);
   const nets = new Set([nsInode(p.net), nsInode(p.outside)].filter((x): x is string => !!x));
   const mnt = nsInode(p.mnt);
-  const pids: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${e}/comm`, "utf8").trim() !== "sshd") continue;
-      const net = /\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${e}/ns/net`))?.[1];
-      const m = /\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${e}/ns/mnt`))?.[1];
-      if ((net && nets.has(net)) || (mnt && m === mnt)) pids.push(Number(e));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
+  return processes()
+    .filter((p) => commOf(p.pid) === "sshd")
+    .filter((p) => {
+      const net = nsOf(p.pid, "net");
+      return (net !== undefined && nets.has(net)) || (mnt !== undefined && nsOf(p.pid, "mnt") === mnt);
+    })
+    .map((p) => p.pid);
 }
 
 /** sshd processes anywhere on the machine whose command line mentions `dir` (our configs). */
 export function sshdPidsUsing(dir: string): number[] {
-  const pids: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmdline = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").join(" ");
-      if (cmdline.includes(dir) && /sshd/.test(cmdline)) pids.push(Number(e));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
+  return processes()
+    .filter((p) => {
+      const c = cmdline(p.pid);
+      return c.includes(dir) && /sshd/.test(c);
+    })
+    .map((p) => p.pid);
 }
 
 /** Is `pid` gone (no process, or a zombie nobody reaped)? */
