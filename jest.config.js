@@ -7,4 +7,6 @@ module.exports = {
   globalSetup: "<rootDir>/test/guard/globalSetup.ts",
   globalTeardown: "<rootDir>/test/guard/globalTeardown.ts",
   testTimeout: 120000,
+  // As in tsconfig.json's paths: tests that import the package by name get its sources.
+  moduleNameMapper: { "^bridgelab$": "<rootDir>/provider/index.ts", "^bridgelab/ecs$": "<rootDir>/provider/ecs/index.ts" },
 };

@@ -23,7 +23,7 @@ import * as path from "node:path";
 if (!process.env.BRIDGELAB_SANDBOX_ROOT) process.env.BRIDGELAB_SANDBOX_ROOT = `/run/bridgelab/bench-${process.pid}`;
 const sandboxRoot = process.env.BRIDGELAB_SANDBOX_ROOT;
 
-import { runEngine, EngineSummary } from "../test/engine/engine";
+import { runEngine, EngineSummary } from "../engine/engine";
 import { macFromIPv4 } from "../provider/host/mac";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd, SshdHost } from "../test/support/sshd";

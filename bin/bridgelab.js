@@ -1,21 +1,14 @@
 #!/usr/bin/env node
-// The `bridgelab` command. TypeScript sources run through ts-node (a dependency anyway:
-// Pulumi compiles stack programs with it), so there is no build step to forget.
-const path = require("node:path");
-require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
-// up/down start the dynamic-provider plugin: bring the precompiled provider up to date first (a
-// no-op when current; scripts/build.js). Without it the plugin compiles provider/ with ts-node.
-if (process.argv[2] === "up" || process.argv[2] === "down") {
-  try {
-    require("../scripts/build.js").build(path.join(__dirname, ".."));
-  } catch (e) {
-    console.error(`bridgelab: provider build skipped (${e && e.message ? e.message : e}); the plugin compiles the sources`);
-  }
-}
-require("../cli/main").main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`bridgelab: ${err && err.message ? err.message : err}`);
+// The `bridgelab` command: the compiled CLI (dist/cli). In a checkout, `npm run build` makes it.
+"use strict";
+let cli;
+try {
+  cli = require("../dist/cli/main.js");
+} catch (e) {
+  if (e && e.code === "MODULE_NOT_FOUND" && String(e.message).includes("dist/cli/main.js")) {
+    console.error("bridgelab: the compiled CLI is missing (dist/cli/main.js); in a checkout of bridgelab run `npm run build` first");
     process.exit(1);
-  },
-);
+  }
+  throw e;
+}
+cli.run(process.argv.slice(2));

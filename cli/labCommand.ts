@@ -5,76 +5,88 @@ import { assertSandboxName } from "../provider/sandbox/sandboxLayout";
 import { automationPlan, runAutomation } from "./automation";
 import { chooseEngine, findPulumi } from "./engineChoice";
 import { findVerifications, formatVerification } from "./labReport";
-import { readFlag } from "./flags";
+import { type CommandSpec, UsageError, keyValues, list, nearest, parseCommand, str } from "./args";
+import { defaultStackOf, stackFiles } from "./engineCommand";
+import { packageRoot } from "./packageInfo";
 
 export const LAB_USAGE = `usage:
-  bridgelab up   [--stack NAME] [--sandbox NAME] [--engine pulumi|bundled] [--state-dir DIR] [--config key=value]...
-  bridgelab down [--stack NAME] [--sandbox NAME] [--engine pulumi|bundled] [--state-dir DIR]
+  bridgelab up   [--stack NAME] [--dir PROJECT] [--sandbox NAME] [--engine pulumi|bundled] [--state-dir DIR] [--config key=value]...
+  bridgelab down [--stack NAME] [--dir PROJECT] [--sandbox NAME] [--engine pulumi|bundled] [--state-dir DIR]
 
   up     creates the sandbox host if needed and brings the lab up on it; prints the outputs
          and the lab's verification
   down   destroys the lab and deletes the sandbox host
 
-  --stack     the lab (Pulumi.<stack>.yaml): default netns-lab (basic until it exists)
+  --stack     the lab (Pulumi.<stack>.yaml of the project): default netns-lab
+  --dir       the Pulumi project: default bridgelab's built-in labs (basic, netns-lab,
+              docker-modes, ecs-bridge-local); a project of yours reads the sandbox host's
+              name from config bridgelab:sandbox (connectionFromConfig does)
   --sandbox   the sandbox host: default "bridgelab"
   --engine    pulumi: the Pulumi CLI through the Automation API, local file backend (the default
-              when \`pulumi\` is on PATH); bundled: the bundled test engine (npm run lab)
-  --state-dir where state lives: default .bridgelab/ in the repository
+              when \`pulumi\` is on PATH); bundled: bridgelab's engine (npm run lab)
+  --state-dir where state lives: default .bridgelab/ in the current directory
               (pulumi: DIR/backend, a file:// backend; bundled: DIR/<stack>.json)`;
 
-const repo = path.resolve(__dirname, "..");
+/** bridgelab's built-in lab project (labs/ of the package). */
+export const labsDir = path.join(packageRoot(), "labs");
+
+export const labSpec: CommandSpec = {
+  name: "bridgelab up",
+  usage: LAB_USAGE,
+  options: {
+    stack: { type: "string" },
+    dir: { type: "string" },
+    sandbox: { type: "string" },
+    engine: { type: "string" },
+    "state-dir": { type: "string" },
+    config: { type: "string", multiple: true },
+  },
+};
 
 export interface LabOptions {
   stack: string;
+  /** The Pulumi project. */
+  dir: string;
   sandbox: string;
   engine?: string;
   stateDir: string;
   config: Record<string, string>;
 }
 
-/** The lab `up` brings by default: netns-lab, or basic while the repository has no netns-lab stack. */
-export function defaultStack(dir = repo): string {
-  return fs.existsSync(path.join(dir, "Pulumi.netns-lab.yaml")) ? "netns-lab" : "basic";
+/** The lab `up` brings by default: netns-lab, or the project's only stack. */
+export function defaultStack(dir = labsDir): string {
+  if (fs.existsSync(path.join(dir, "Pulumi.netns-lab.yaml"))) return "netns-lab";
+  return defaultStackOf(dir);
 }
 
-/** Parse `--flag value` / `--flag=value`; --config may repeat. Throws on anything else. */
-export function parseLabArgs(args: string[], dir = repo): LabOptions {
-  const opts: LabOptions = { stack: "", sandbox: "bridgelab", stateDir: path.join(dir, ".bridgelab"), config: {} };
-  for (let i = 0; i < args.length; i++) {
-    const flag = readFlag(args, i);
-    const { name, value } = flag;
-    i = flag.last;
-    if (!["--stack", "--sandbox", "--engine", "--state-dir", "--config"].includes(name)) throw new Error(`unknown argument ${JSON.stringify(name)}`);
-    if (value === undefined || value === "") throw new Error(`${name} needs a value`);
-    switch (name) {
-      case "--stack":
-        if (!/^[A-Za-z0-9_.-]{1,100}$/.test(value)) throw new Error(`--stack ${JSON.stringify(value)} is not a stack name (letters, digits, '_', '.', '-')`);
-        opts.stack = value;
-        break;
-      case "--sandbox":
-        assertSandboxName(value);
-        opts.sandbox = value;
-        break;
-      case "--engine":
-        opts.engine = value;
-        break;
-      case "--state-dir":
-        opts.stateDir = path.resolve(value);
-        break;
-      case "--config": {
-        const kv = value.indexOf("=");
-        if (kv <= 0) throw new Error(`--config expects key=value, got ${JSON.stringify(value)}`);
-        opts.config[value.slice(0, kv)] = value.slice(kv + 1);
-        break;
-      }
-    }
+/** Parse the flags of `bridgelab up` / `down`; undefined for --help. Throws UsageError on anything else. */
+export function parseLabArgs(args: string[], verb: "up" | "down" = "up", cwd = process.cwd()): LabOptions | undefined {
+  const spec = { ...labSpec, name: `bridgelab ${verb}` };
+  const p = parseCommand(spec, args);
+  if (!p) return undefined;
+  const dir = path.resolve(cwd, str(p, "dir") ?? labsDir);
+  if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) throw new UsageError(`--dir ${dir} holds no Pulumi.yaml`, spec.name);
+  const sandbox = str(p, "sandbox") ?? "bridgelab";
+  try {
+    assertSandboxName(sandbox);
+  } catch (e) {
+    throw new UsageError((e as Error).message, spec.name);
   }
-  if (!opts.stack) opts.stack = defaultStack(dir);
-  if (!fs.existsSync(path.join(dir, `Pulumi.${opts.stack}.yaml`))) {
-    const known = fs.readdirSync(dir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
-    throw new Error(`--stack ${JSON.stringify(opts.stack)}: no Pulumi.${opts.stack}.yaml in ${dir}; the labs here are: ${known.join(", ")}`);
+  const stack = str(p, "stack") ?? defaultStack(dir);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '_', '.', '-')`, spec.name);
+  if (!fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`))) {
+    const known = stackFiles(dir);
+    const near = nearest(stack, known);
+    throw new UsageError(`--stack ${JSON.stringify(stack)}: no Pulumi.${stack}.yaml in ${dir}${near ? `: did you mean ${near}?` : ""} The labs there are: ${known.join(", ")}`, spec.name);
   }
-  return opts;
+  return {
+    stack,
+    dir,
+    sandbox,
+    engine: str(p, "engine"),
+    stateDir: path.resolve(cwd, str(p, "state-dir") ?? ".bridgelab"),
+    config: keyValues("config", list(p, "config"), spec.name),
+  };
 }
 
 /**
@@ -82,12 +94,10 @@ export function parseLabArgs(args: string[], dir = repo): LabOptions {
  * needed) and prints its outputs and verification; `down` destroys it and deletes the host.
  */
 export async function labCommand(verb: "up" | "down", args: string[]): Promise<number> {
-  let opts: LabOptions;
-  try {
-    opts = parseLabArgs(args);
-  } catch (e) {
-    console.error(`bridgelab ${verb}: ${(e as Error).message}\n\n${LAB_USAGE}`);
-    return 2;
+  const opts = parseLabArgs(args, verb);
+  if (!opts) {
+    console.log(LAB_USAGE);
+    return 0;
   }
   const choice = chooseEngine(opts.engine, findPulumi(), verb);
   if ("error" in choice) {
@@ -118,7 +128,7 @@ export async function labCommand(verb: "up" | "down", args: string[]): Promise<n
 
   let outputs: Record<string, unknown>;
   if (choice.engine === "pulumi") {
-    const plan = automationPlan({ repo, stack: opts.stack, stateDir: opts.stateDir, config });
+    const plan = automationPlan({ repo: opts.dir, stack: opts.stack, stateDir: opts.stateDir, config });
     try {
       const r = await runAutomation(verb, plan, (text) => process.stderr.write(text));
       outputs = r.outputs;
@@ -149,28 +159,37 @@ export async function labCommand(verb: "up" | "down", args: string[]): Promise<n
 }
 
 /** The command that takes this lab down again, with the flags that differ from the defaults. */
-export function downCommand(opts: LabOptions, engine: "pulumi" | "bundled", dir = repo): string {
+export function downCommand(opts: LabOptions, engine: "pulumi" | "bundled", cwd = process.cwd()): string {
   const flags: string[] = [];
-  if (opts.stack !== defaultStack(dir)) flags.push("--stack", opts.stack);
+  if (opts.dir !== labsDir) flags.push("--dir", opts.dir);
+  if (opts.stack !== defaultStack(opts.dir)) flags.push("--stack", opts.stack);
   if (opts.sandbox !== "bridgelab") flags.push("--sandbox", opts.sandbox);
-  if (opts.stateDir !== path.join(dir, ".bridgelab")) flags.push("--state-dir", opts.stateDir);
-  if (engine === "bundled") return ["npm run lab:down", ...(flags.length ? ["--", ...flags] : [])].join(" ");
-  return ["npx bridgelab down", ...flags].join(" ");
+  if (opts.stateDir !== path.resolve(cwd, ".bridgelab")) flags.push("--state-dir", opts.stateDir);
+  if (engine === "bundled" && inBridgelabCheckout(cwd)) return ["npm run lab:down", ...(flags.length ? ["--", ...flags] : [])].join(" ");
+  return ["npx bridgelab down", ...(engine === "bundled" ? ["--engine", "bundled"] : []), ...flags].join(" ");
+}
+
+/** Whether `npm run lab:down` works here: the current directory is a checkout of bridgelab itself. */
+function inBridgelabCheckout(cwd: string): boolean {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(cwd, "package.json"), "utf8")) as { name?: string; scripts?: Record<string, string> };
+    return pkg.name === "bridgelab" && !!pkg.scripts?.["lab:down"];
+  } catch {
+    return false;
+  }
 }
 
 /** The bundled test engine; outputs, or undefined after printing why it failed. */
 async function runBundled(verb: "up" | "down", opts: LabOptions, config: Record<string, string>): Promise<Record<string, unknown> | undefined> {
-  const { runEngine } = await import("../test/engine/engine");
+  const { runEngine } = await import("../engine/engine");
   const stateFile = path.join(opts.stateDir, `${opts.stack}.json`);
   fs.mkdirSync(opts.stateDir, { recursive: true });
   const summary = await runEngine({
     op: verb === "up" ? "up" : "destroy",
-    dir: repo,
+    dir: opts.dir,
     stack: opts.stack,
     stateFile,
     config,
-    // The program is type-checked by `npm run build`; here it is only transpiled, which is faster.
-    env: { PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true" },
     onLog: (l) => console.error(l),
   });
   for (const r of summary.resources) console.error(`  ${r.op.padEnd(8)} ${r.type.replace("pulumi-nodejs:dynamic/", "")} ${r.name}${r.error ? `: ${r.error}` : ""}`);

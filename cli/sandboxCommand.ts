@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createSandbox, deleteSandbox, listSandboxes, sandboxExists } from "../provider/sandbox/sandboxHost";
-import { enterHostArgv, enterOutsideArgv, sandboxPaths } from "../provider/sandbox/sandboxLayout";
+import { assertSandboxName, enterHostArgv, enterOutsideArgv, sandboxPaths } from "../provider/sandbox/sandboxLayout";
+import { type CommandSpec, UsageError, flag, nearest, parseCommand } from "./args";
 
 export const SANDBOX_USAGE = `usage:
   bridgelab sandbox create NAME                  make a sandbox host (needs root)
@@ -8,50 +9,64 @@ export const SANDBOX_USAGE = `usage:
   bridgelab sandbox list                         list sandbox hosts
   bridgelab sandbox delete NAME                  remove it and everything in it`;
 
+const specs: Record<string, CommandSpec> = {
+  create: { name: "bridgelab sandbox create", usage: SANDBOX_USAGE, options: {}, positionals: { min: 1, max: 1 } },
+  delete: { name: "bridgelab sandbox delete", usage: SANDBOX_USAGE, options: {}, positionals: { min: 1, max: 1 } },
+  list: { name: "bridgelab sandbox list", usage: SANDBOX_USAGE, options: {}, positionals: { min: 0, max: 0 } },
+  exec: { name: "bridgelab sandbox exec", usage: SANDBOX_USAGE, options: { outside: { type: "boolean" } }, positionals: { min: 1, max: 1 } },
+};
+
 /** `bridgelab sandbox ...`; returns the process exit code. */
 export async function sandboxCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
+  if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
+    console.log(SANDBOX_USAGE);
+    return 0;
+  }
+  const spec = specs[verb];
+  if (!spec) {
+    const near = nearest(verb, Object.keys(specs));
+    throw new UsageError(`unknown subcommand ${JSON.stringify(verb)}${near ? `: did you mean \`bridgelab sandbox ${near}\`?` : ""}`, "bridgelab sandbox");
+  }
+  const p = parseCommand(spec, rest);
+  if (!p) {
+    console.log(SANDBOX_USAGE);
+    return 0;
+  }
+  const name = p.positionals[0];
+  if (name !== undefined) {
+    try {
+      assertSandboxName(name);
+    } catch (e) {
+      throw new UsageError((e as Error).message, spec.name);
+    }
+  }
   switch (verb) {
     case "create": {
-      const name = one(rest, "create");
       const info = await createSandbox(name);
       console.log(`sandbox host "${info.name}" created: uplink ${info.uplink.hostAddress} via ${info.uplink.gateway}; outside at ${info.uplink.internetAddress}`);
       return 0;
     }
-    case "delete": {
-      const name = one(rest, "delete");
+    case "delete":
       console.log((await deleteSandbox(name)) ? `sandbox host "${name}" deleted` : `sandbox host "${name}" did not exist`);
       return 0;
-    }
     case "list": {
       const all = listSandboxes();
       if (all.length === 0) console.log("no sandbox hosts");
       for (const s of all) console.log(`${s.name}\t${s.uplink.hostAddress}\tcreated ${s.createdAt}`);
       return 0;
     }
-    case "exec": {
-      const dash = rest.indexOf("--");
-      const before = dash < 0 ? rest : rest.slice(0, dash);
-      const cmd = dash < 0 ? [] : rest.slice(dash + 1);
-      const outside = before.includes("--outside");
-      const names = before.filter((a) => a !== "--outside");
-      if (names.length !== 1 || cmd.length === 0) throw new Error(`exec needs NAME, '--' and a command\n${SANDBOX_USAGE}`);
-      if (!sandboxExists(names[0])) throw new Error(`sandbox host "${names[0]}" does not exist; create it with \`bridgelab sandbox create ${names[0]}\``);
-      const p = sandboxPaths(names[0]);
-      const argv = [...(outside ? enterOutsideArgv(p) : enterHostArgv(p)), ...cmd];
+    default: {
+      // exec NAME [--outside] -- CMD...
+      if (p.rest.length === 0) throw new UsageError("exec needs '--' and a command: bridgelab sandbox exec NAME -- ip netns list", spec.name);
+      if (!sandboxExists(name)) throw new Error(`sandbox host "${name}" does not exist; create it with \`bridgelab sandbox create ${name}\``);
+      const paths = sandboxPaths(name);
+      const argv = [...(flag(p, "outside") ? enterOutsideArgv(paths) : enterHostArgv(paths)), ...p.rest];
       return new Promise((resolve, reject) => {
         const child = spawn(argv[0], argv.slice(1), { stdio: "inherit" });
         child.on("error", reject);
         child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
       });
     }
-    default:
-      console.error(SANDBOX_USAGE);
-      return 2;
   }
-}
-
-function one(rest: string[], verb: string): string {
-  if (rest.length !== 1) throw new Error(`${verb} needs exactly one NAME\n${SANDBOX_USAGE}`);
-  return rest[0];
 }

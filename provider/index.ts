@@ -1,17 +1,20 @@
-// The library users import. Only re-exports.
+// The library users import: `import { Bridge, NetNamespace } from "bridgelab"`. Only re-exports.
+// EcsBridgeService (on @pulumi/aws) is in "bridgelab/ecs", so programs without it need no @pulumi/aws.
 export * from "./resources/bridge";
 export * from "./resources/bridgeIsolation";
 export * from "./resources/egress";
 export * from "./resources/netNamespace";
 export * from "./resources/process";
 export * from "./resources/vethPair";
-export type { HostConnection, LocalConnection, SandboxConnection, SshConnection, SsmConnection } from "./transport/connection";
-export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export * from "./resources/labProbe";
 export * from "./resources/portPublish";
-export * from "./components";
 export * from "./resources/ecsHostCheck";
+export type { HostConnection, LocalConnection, SandboxConnection, SshConnection, SsmConnection } from "./transport/connection";
+export { connectionFromConfig } from "./config/connectionFromConfig";
+export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
+export type { SandboxInfo } from "./sandbox/sandboxHost";
+export { helloServerCommand } from "./host/helloServer";
+export * from "./components";
 export * from "./host/dockerParsers";
 export { DOCKER_PS_FORMAT, dockerHostCheckScript, parseDockerHostCheck } from "./host/dockerHostScripts";
 export type { ContainerReport, DockerHostCheckOptions, DockerHostReport, HostPortMapping } from "./host/dockerHostScripts";
-export * from "./ecs";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge, NetNamespace } from "../provider";
-import { connectionFromConfig } from "./connectionFromConfig";
+import { connectionFromConfig } from "../provider/config/connectionFromConfig";
 
 /**
  * Lab "basic": one network namespace and one bridge, the first two steps of seed 004.

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Container, Network } from "../provider";
 import { helloServerCommand } from "../provider/host/helloServer";
 import { tcpForwardCommand } from "../provider/host/tcpForward";
-import { connectionFromConfig } from "./connectionFromConfig";
+import { connectionFromConfig } from "../provider/config/connectionFromConfig";
 import { verifyLab } from "./verification";
 
 /**

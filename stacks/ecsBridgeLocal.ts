@@ -3,7 +3,7 @@ import { Container, Network } from "../provider/components";
 import type { ExposeSpec, PortSpec } from "../provider/components/container";
 import { LocalTask, dockerPsPorts, planLocalTasks } from "../provider/ecs/localTasks";
 import { helloServerCommand } from "../provider/host/helloServer";
-import { connectionFromConfig } from "./connectionFromConfig";
+import { connectionFromConfig } from "../provider/config/connectionFromConfig";
 import { TaskDefinitionSource, loadTaskDefinition } from "./taskDefinitionConfig";
 import { verifyLab } from "./verification";
 

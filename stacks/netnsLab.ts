@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container, Network } from "../provider";
 import { helloServerCommand } from "../provider/host/helloServer";
-import { connectionFromConfig } from "./connectionFromConfig";
+import { connectionFromConfig } from "../provider/config/connectionFromConfig";
 import { verifyLab } from "./verification";
 
 /**

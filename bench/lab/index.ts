@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Container, Network } from "../../provider";
-import { connectionFromConfig } from "../../stacks/connectionFromConfig";
+import { Container, Network, connectionFromConfig } from "bridgelab";
 
 /**
  * The benchmark's lab: netns-lab's topology (bridge with egress NAT, N namespaces each with a

@@ -168,7 +168,7 @@ export class Bridge extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "bridgeProvider"),
+      lazyProvider("bridgeProvider"),
       name,
       { name: args.name ?? name, connection: args.connection, address: args.address, mtu: args.mtu, up: args.up, ifindex: undefined, mac: undefined, subnet: undefined },
       opts,

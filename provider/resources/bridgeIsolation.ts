@@ -201,7 +201,7 @@ export class BridgeIsolation extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: BridgeIsolationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "bridgeIsolationProvider"),
+      lazyProvider("bridgeIsolationProvider"),
       name,
       {
         connection: args.connection,

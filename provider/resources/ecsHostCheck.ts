@@ -283,7 +283,7 @@ export class EcsHostCheck extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: EcsHostCheckArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "ecsHostCheckProvider"),
+      lazyProvider("ecsHostCheckProvider"),
       name,
       {
         instanceIds: args.instanceIds,

@@ -196,7 +196,7 @@ export class Egress extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: EgressArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "egressProvider"),
+      lazyProvider("egressProvider"),
       name,
       {
         name: args.name ?? name,

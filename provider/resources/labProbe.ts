@@ -181,7 +181,7 @@ export class LabProbe extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: LabProbeArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "labProbeProvider"),
+      lazyProvider("labProbeProvider"),
       name,
       { connection: args.connection, probes: args.probes, trigger: args.trigger, matrix: undefined, summary: undefined },
       opts,

@@ -1,52 +1,73 @@
 import type * as pulumi from "@pulumi/pulumi";
-import * as path from "node:path";
+import type { ProviderName } from "./providers";
 
 /**
  * What Pulumi serializes into every resource's `__provider`: this shim, not the provider.
  *
  * Pulumi captures a dynamic provider by value, following every function it reaches; with
- * transports, pools and timers behind it that is large and brittle ("Unexpected missing
- * variable in closure environment"). The shim holds only the implementation's file path and
- * export name and loads it with require() inside the plugin, once per process (Node's module
- * cache is process-wide, so the SSH pool is shared too). State stays small and plain, and a
- * new bridgelab version takes effect without touching state.
+ * transports, pools and timers behind it that is large and brittle. The shim holds only a
+ * provider name and, inside the plugin, loads bridgelab by package name from the Pulumi project
+ * the plugin runs in:
  *
- * The path is kept relative to the program directory (the plugin's working directory), so a
- * checkout that moves keeps working; the absolute path is the fallback. providerLoader.js, next to
- * this file, loads it: from the precompiled build in dist/ when that is current for every
- * source, otherwise compiling the TypeScript with ts-node.
+ *   require("bridgelab/internal/providers").providerFor("bridgeProvider")
+ *
+ * resolved first from the plugin's working directory (the project's directory, where Pulumi.yaml
+ * is) and then from the plugin's own location (node_modules/@pulumi/pulumi/cmd/dynamic-provider of
+ * that project: bridgelab is its sibling). State therefore holds no path of the machine that ran
+ * `up`: a CI runner, a colleague's clone or the same project moved refreshes and destroys it with
+ * the bridgelab installed there. Node's module cache is process-wide, so every resource of a run
+ * shares one copy of the provider code (and its SSH pool).
+ *
+ * The serialized text of a shim is fixed by the provider name alone; it never changes with the
+ * machine, the directory or the bridgelab version, so it is never a diff.
  */
-export function lazyProvider(file: string, exportName: string): pulumi.dynamic.ResourceProvider {
+export function lazyProvider(name: ProviderName): pulumi.dynamic.ResourceProvider {
   // One shim object per provider: Pulumi caches a dynamic provider's serialization by object
   // (PULUMI_NODEJS_CACHE_DYNAMIC_PROVIDERS, on by default), so each provider's closure is
   // serialized once per program instead of once per resource (tens of ms each).
-  const key = `${process.cwd()}\0${file}\0${exportName}`;
-  let shim = shims.get(key);
-  if (!shim) shims.set(key, (shim = makeShim(file, exportName)));
+  let shim = shims.get(name);
+  if (!shim) shims.set(name, (shim = makeShim(name)));
   return shim;
 }
 
 const shims = new Map<string, pulumi.dynamic.ResourceProvider>();
 
-function makeShim(file: string, exportName: string): pulumi.dynamic.ResourceProvider {
-  const relative = path.relative(process.cwd(), file);
-  const absolute = file;
+/**
+ * Everything below runs inside the plugin, from the serialized text: it may use only its
+ * parameter, literals and require() (which there resolves from the plugin's working directory).
+ */
+function makeShim(name: string): pulumi.dynamic.ResourceProvider {
   const load = (): pulumi.dynamic.ResourceProvider => {
-    const fs = require("fs");
-    const p = require("path");
-    const candidates = [p.resolve(process.cwd(), relative), absolute];
-    const found = candidates.find((c: string) => fs.existsSync(c));
-    if (!found) throw new Error(`bridgelab: provider code not found at ${candidates.join(" or ")}; run from the project that created this stack`);
-    // The precompiled build when it is current, else the sources through ts-node (providerLoader.js).
-    const loader = p.join(p.dirname(found), "providerLoader.js");
-    if (fs.existsSync(loader)) return require(loader).loadProvider(found, exportName);
-    // A checkout from before providerLoader.js: compile the TypeScript on load (ts-node is a bridgelab dependency).
-    const g = globalThis as { __bridgelabTsNode?: boolean };
-    if (found.endsWith(".ts") && !g.__bridgelabTsNode && !require.extensions[".ts"]) {
-      require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
-      g.__bridgelabTsNode = true;
+    const key = Symbol.for("bridgelab.providers.v2");
+    const g = globalThis as unknown as Record<symbol, { providerFor(n: string): pulumi.dynamic.ResourceProvider } | undefined>;
+    let mod = g[key];
+    if (!mod) {
+      const spec = "bridgelab/internal/providers";
+      const { createRequire } = require("module");
+      const p = require("path");
+      const bases: string[] = [p.join(process.cwd(), "Pulumi.yaml")];
+      if (require.main && require.main.filename) bases.push(require.main.filename);
+      const tried: string[] = [];
+      for (const base of bases) {
+        try {
+          mod = createRequire(base)(spec);
+          break;
+        } catch (e) {
+          const err = e as { code?: string; message?: string };
+          // Only "bridgelab is not installed here" moves on; a broken install is reported as is.
+          if (err.code !== "MODULE_NOT_FOUND" || !String(err.message).includes(`'${spec}'`)) throw e;
+          tried.push(p.dirname(base));
+        }
+      }
+      if (!mod) {
+        throw new Error(
+          `bridgelab: the provider code cannot be loaded: require("${spec}") fails from ${tried.join(" and from ")}. ` +
+            `Install bridgelab in the Pulumi project (\`npm install bridgelab\`) and run Pulumi in that project's directory.`,
+        );
+      }
+      g[key] = mod;
     }
-    return require(found)[exportName];
+    return mod.providerFor(name);
   };
   return {
     check: (olds, news) => load().check!(olds, news),

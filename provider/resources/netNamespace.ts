@@ -111,6 +111,6 @@ export class NetNamespace extends pulumi.dynamic.Resource {
   declare readonly connection: pulumi.Output<HostConnection>;
 
   constructor(name: string, args: NetNamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider(__filename, "netNamespaceProvider"), name, { name: args.name ?? name, connection: args.connection, path: undefined, inode: undefined }, opts, "bridgelab", "NetNamespace");
+    super(lazyProvider("netNamespaceProvider"), name, { name: args.name ?? name, connection: args.connection, path: undefined, inode: undefined }, opts, "bridgelab", "NetNamespace");
   }
 }

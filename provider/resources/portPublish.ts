@@ -334,7 +334,7 @@ export class PortPublish extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PortPublishArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "portPublishProvider"),
+      lazyProvider("portPublishProvider"),
       name,
       {
         name: args.name ?? name,

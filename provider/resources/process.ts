@@ -151,7 +151,7 @@ export class Process extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ProcessArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "processProvider"),
+      lazyProvider("processProvider"),
       name,
       {
         name: args.name ?? name,

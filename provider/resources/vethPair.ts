@@ -352,7 +352,7 @@ export class VethPair extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      lazyProvider(__filename, "vethPairProvider"),
+      lazyProvider("vethPairProvider"),
       name,
       {
         name: args.name ?? name,

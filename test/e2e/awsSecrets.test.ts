@@ -3,7 +3,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EngineSummary } from "../engine/engine";
+import type { EngineSummary } from "../../engine/engine";
 import { enterHostArgv, sandboxPaths } from "../../provider/sandbox/sandboxLayout";
 import { makeSandbox } from "../support/sandboxFixture";
 import { providerTexts } from "../support/stateTexts";
@@ -22,7 +22,7 @@ import { providerTexts } from "../support/stateTexts";
 // (at any alignment) or hex.
 const repo = path.resolve(__dirname, "..", "..");
 const fixture = path.join(repo, "test", "fixtures", "aws-ssm");
-const engineBin = path.join(repo, "bin", "engine.js");
+const engineBin = path.join(repo, "bin", "bridgelab.js");
 const NETNS = "awsnet";
 const SSM = { kind: "ssm", instanceId: "i-0123456789abcdef0", region: "us-east-1" } as const;
 
@@ -78,7 +78,7 @@ interface Run {
 }
 
 /**
- * One engine run: `node bin/engine.js OP` inside the sandbox's namespace NETNS, with the canary
+ * One engine run: `node bin/bridgelab.js engine OP --json` inside the sandbox's namespace NETNS, with the canary
  * credentials in the environment and no other AWS configuration (empty config and credentials
  * files, a fresh HOME, no instance metadata).
  */
@@ -108,12 +108,11 @@ async function engine(
     AWS_SHARED_CREDENTIALS_FILE: awsCredentialsFile,
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     BRIDGELAB_TRACE_FILE: path.join(dir, "trace.jsonl"),
-    BRIDGELAB_PROVIDER_LOG: "1",
   };
   const argv = [
     ...enterHostArgv(sandboxPaths(box.name)),
     "ip", "netns", "exec", NETNS,
-    process.execPath, engineBin, op, "--dir", fixture, "--stack", stack, "--state", stateFile, "--config", `netns=${netnsId}`, ...args,
+    process.execPath, engineBin, "engine", op, "--json", "--dir", fixture, "--stack", stack, "--state", stateFile, "--config", `netns=${netnsId}`, ...args,
   ];
   const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(argv[0], argv.slice(1), { cwd: repo, env, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runEngine, EngineSummary } from "../engine/engine";
+import { runEngine, EngineSummary } from "../../engine/engine";
 import { parseIpAddrJson, parseIpLinkJson } from "../../provider/host/ipJson";
 import { makeSandbox } from "../support/sandboxFixture";
 
@@ -26,7 +26,7 @@ afterAll(async () => {
 function engine(op: "up" | "preview" | "refresh" | "destroy", config: Record<string, string> = {}): Promise<EngineSummary> {
   return runEngine({
     op,
-    dir: repo,
+    dir: path.join(repo, "labs"),
     stack: "basic",
     stateFile: path.join(tmp, "state.json"),
     config: { sandbox: box.name, ...config },

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runEngine, EngineSummary } from "../engine/engine";
+import { runEngine, EngineSummary } from "../../engine/engine";
 import { parseIpLinkJson } from "../../provider/host/ipJson";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, startSshd } from "../support/sshd";
@@ -30,7 +30,7 @@ const stateFile = () => path.join(tmp, "state.json");
 function engine(op: "up" | "destroy"): Promise<EngineSummary> {
   return runEngine({
     op,
-    dir: repo,
+    dir: path.join(repo, "labs"),
     stack: "basic",
     stateFile: stateFile(),
     config: { bridgeName: "brssh", netnsName: "nsssh" },

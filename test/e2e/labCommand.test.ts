@@ -105,7 +105,7 @@ describe("engine choice, as the command line makes it", () => {
       ["config", "set", "bridgelab:sandbox", "--stack", "basic", "--plaintext", "--non-interactive", "--", sandbox],
       ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "basic", "--non-interactive"],
     ]);
-    for (const c of calls.slice(1)) expect(c).toMatchObject({ cwd: repo, backend: `file://${stateDir}/backend`, passphrase: "" });
+    for (const c of calls.slice(1)) expect(c).toMatchObject({ cwd: path.join(repo, "labs"), backend: `file://${stateDir}/backend`, passphrase: "" });
     expect(fs.statSync(path.join(stateDir, "backend")).isDirectory()).toBe(true);
   });
 });
@@ -118,7 +118,7 @@ describe("npm run lab on a sandbox host of its own (the bundled engine)", () => 
   it("brings the default lab up, prints its outputs and verification", async () => {
     const r = await exec("npm", ["run", "--silent", "lab", "--", "--sandbox", sandbox, "--state-dir", stateDir()]);
     if (r.code !== 0) throw new Error(`npm run lab exited ${r.code}\n${r.stderr}`);
-    const stack = fs.existsSync(path.join(repo, "Pulumi.netns-lab.yaml")) ? "netns-lab" : "basic";
+    const stack = "netns-lab";
     expect(r.stderr).toContain(`bridgelab up: lab "${stack}" on sandbox host "${sandbox}", with the bundled test engine`);
     expect(r.stderr).toContain(`Tear down: npm run lab:down -- --sandbox ${sandbox} --state-dir ${stateDir()}`);
     const outputs = JSON.parse(r.stdout);
@@ -130,23 +130,17 @@ describe("npm run lab on a sandbox host of its own (the bundled engine)", () => 
     expect(await sh("ip netns list")).toMatch(/^netns0\b/m);
     // Its verification (if the lab has one) passed: up fails otherwise.
     const verified = [...r.stderr.matchAll(/: (\d+)\/(\d+) paths as expected/g)];
-    if (stack === "netns-lab") expect(verified.length).toBeGreaterThan(0);
+    expect(verified.length).toBeGreaterThan(0);
     for (const m of verified) expect(m[1]).toBe(m[2]);
   });
 
   it("`bridgelab graph` draws it, from the state file and from the live host", async () => {
-    const stack = fs.existsSync(path.join(repo, "Pulumi.netns-lab.yaml")) ? "netns-lab" : "basic";
+    const stack = "netns-lab";
     const live = await exec("node", [bin, "graph", "--live", "--sandbox", sandbox]);
     expect(live.code).toBe(0);
     const liveTexts = elementsNamed(parseXml(live.stdout), "text").map((e) => e.text);
     expect(liveTexts).toEqual(expect.arrayContaining(["br0", "netns0"]));
     const fromState = await exec("node", [bin, "graph", "--state", path.join(stateDir(), `${stack}.json`)]);
-    if (stack === "basic") {
-      // basic exports no topology: the command says what to give instead.
-      expect(fromState.code).toBe(1);
-      expect(fromState.stderr).toContain("holds no topology");
-      return;
-    }
     expect(fromState.code).toBe(0);
     const texts = elementsNamed(parseXml(fromState.stdout), "text").map((e) => e.text);
     const topology = JSON.parse(fs.readFileSync(path.join(stateDir(), `${stack}.json`), "utf8")).outputs.topology;

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EngineSummary, runEngine } from "../engine/engine";
+import { EngineSummary, runEngine } from "../../engine/engine";
 import { makeSandbox } from "../support/sandboxFixture";
 
 /**
@@ -29,7 +29,7 @@ export function useLab(stack: string, prefix: string): LabRun {
     tryEngine: (op, config = {}) =>
       runEngine({
         op,
-        dir: repo,
+        dir: path.join(repo, "labs"),
         stack,
         stateFile: run.stateFile(),
         config: { sandbox: run.box.name, ...config },

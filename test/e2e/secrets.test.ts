@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runEngine, EngineSummary } from "../engine/engine";
+import { runEngine, EngineSummary } from "../../engine/engine";
 import type { SshConnection } from "../../provider/transport/connection";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, startSshd } from "../support/sshd";
@@ -40,7 +40,7 @@ async function engine(label: string, op: "up" | "refresh" | "destroy", connectio
   const logs: string[] = [];
   const s = await runEngine({
     op,
-    dir: repo,
+    dir: path.join(repo, "labs"),
     stack: "basic",
     stateFile,
     config: { bridgeName: names.bridge, netnsName: names.netns },

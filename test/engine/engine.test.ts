@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runEngine, type EngineSummary, type Operation, type ResourceSummary, type StateFile } from "./engine";
+import { runEngine, type EngineSummary, type Operation, type ResourceSummary, type StateFile } from "../../engine/engine";
 
 const fixture = path.join(__dirname, "fixtures", "files-program");
 const repoRoot = path.resolve(__dirname, "..", "..");
@@ -306,29 +306,37 @@ describe("command line", () => {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [path.join(repoRoot, "bin", "engine.js"), ...args],
+        [path.join(repoRoot, "bin", "bridgelab.js"), "engine", ...args],
         { cwd: repoRoot, env: { ...process.env, ...env } },
         (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
       );
     });
   }
 
-  test("npm run engine prints the JSON summary and exits non-zero when the operation failed", async () => {
+  test("`bridgelab engine` prints the JSON summary (--json) or the report, and exits non-zero when the operation failed", async () => {
     const sb = sandbox();
     const base = ["--dir", fixture, "--stack", "dev", "--state", sb.state, "--config", `dir=${sb.files}`, "--secret", `token=${SECRET}`];
-    const ok = await cli(["up", ...base]);
+    const ok = await cli(["up", ...base, "--json"]);
     expect(ok.code).toBe(0);
     const summary = JSON.parse(ok.stdout) as EngineSummary;
     expect(summary).toMatchObject({ op: "up", ok: true, outputs: { secretContent: "[secret]" } });
     expect(customOnly(summary)).toHaveLength(5);
     expect(ok.stdout + ok.stderr).not.toContain(SECRET);
 
-    const bad = await cli(["up", ...base, "--config", "aName=Bad Name"]);
+    const same = await cli(["up", ...base]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/^Resources:\n {2}\d+ unchanged\n/);
+    expect(same.stdout).toContain('secretContent: "[secret]"');
+
+    const bad = await cli(["up", ...base, "--config", "aName=Bad Name", "--json"]);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: expect.stringContaining("must match") });
 
     const usage = await cli(["sideways", "--dir", fixture]);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("usage: engine up|preview|refresh|destroy");
+    expect(usage.stderr).toContain('bridgelab engine: unknown operation "sideways": choose up, preview, refresh or destroy (see `bridgelab engine --help`)');
+    const help = await cli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("usage: bridgelab engine up|preview|refresh|destroy");
   });
 });

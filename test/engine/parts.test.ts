@@ -5,11 +5,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { inReverseDependencyOrder, topoOrder } from "./graph";
-import { annotateSecrets, changedKeys, forPlugin, makeSecret, redact, secretSig, sigKey, unknownValue } from "./properties";
-import { StateCrypter } from "./secrets";
-import type { StateResource } from "./types";
-import { makeUrn, urnName, urnType } from "./urn";
+import { inReverseDependencyOrder, topoOrder } from "../../engine/graph";
+import { annotateSecrets, changedKeys, forPlugin, makeSecret, redact, secretSig, sigKey, unknownValue } from "../../engine/properties";
+import { StateCrypter } from "../../engine/secrets";
+import type { StateResource } from "../../engine/types";
+import { makeUrn, urnName, urnType } from "../../engine/urn";
 
 const secret = (v: unknown) => makeSecret(v as never);
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EngineSummary, runEngine } from "../engine/engine";
+import { EngineSummary, runEngine } from "../../engine/engine";
 import { alive, changed, expectVerified, iface, ops } from "../e2e/labHarness";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, sshdPidsUsing, startSshd } from "../support/sshd";
@@ -68,7 +68,7 @@ async function engine(op: "up" | "destroy", cycle: number, phase: string, config
   const handlesFile = path.join(tmp, `handles-${cycle}-${phase}.jsonl`);
   const s = await runEngine({
     op,
-    dir: repo,
+    dir: path.join(repo, "labs"),
     stack: "netns-lab",
     stateFile: path.join(tmp, "state.json"),
     // Over SSH the stack cannot know the host's public address; the sandbox's uplink is it.

@@ -165,12 +165,16 @@ describe("the live host, read back (netns-lab captured on a sandbox host)", () =
 
 describe("bridgelab graph arguments", () => {
   it("one source at a time; --live needs a host", () => {
-    expect(parseGraphArgs(["--live", "--sandbox", "lab-1", "--out", "x.svg"])).toEqual({ live: true, json: false, sandbox: "lab-1", out: "x.svg" });
-    expect(parseGraphArgs(["--outputs=-", "--json"])).toEqual({ live: false, json: true, outputs: "-" });
-    expect(() => parseGraphArgs(["--state", "a.json", "--live", "--sandbox", "x"])).toThrow("give one of --state, --outputs and --live");
+    const cwd = "/srv/work";
+    expect(parseGraphArgs(["--live", "--sandbox", "lab-1", "--out", "x.svg"], cwd)).toMatchObject({ live: true, json: false, sandbox: "lab-1", out: "x.svg", stateDir: "/srv/work/.bridgelab" });
+    expect(parseGraphArgs(["--outputs=-", "--json"], cwd)).toMatchObject({ live: false, json: true, outputs: "-" });
+    expect(parseGraphArgs(["--stack", "docker-modes", "--state-dir", "/s"], cwd)).toMatchObject({ stack: "docker-modes", stateDir: "/s" });
+    expect(parseGraphArgs(["--help"])).toBeUndefined();
+    expect(() => parseGraphArgs(["--state", "a.json", "--live", "--sandbox", "x"])).toThrow("give one of --stack, --state, --outputs and --live");
     expect(() => parseGraphArgs(["--live"])).toThrow("--live needs --sandbox NAME or --connection JSON (one of them)");
     expect(() => parseGraphArgs(["--sandbox", "x"])).toThrow("--sandbox and --connection go with --live");
     expect(() => parseGraphArgs(["--live", "--sandbox", "Bad!"])).toThrow(/sandbox name "Bad!" is invalid/);
     expect(() => parseGraphArgs(["--outputs"])).toThrow("--outputs needs a value");
+    expect(() => parseGraphArgs(["--output", "x"])).toThrow("unknown option --output: did you mean --outputs?");
   });
 });

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { automationPlan } from "../../cli/automation";
 import { chooseEngine, findPulumi } from "../../cli/engineChoice";
-import { defaultStack, downCommand, parseLabArgs } from "../../cli/labCommand";
+import { defaultStack, downCommand, labsDir, parseLabArgs } from "../../cli/labCommand";
 import { findVerifications, formatVerification } from "../../cli/labReport";
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -53,11 +53,12 @@ describe("chooseEngine", () => {
 });
 
 describe("parseLabArgs", () => {
-  it("defaults: the default lab, sandbox bridgelab, state in .bridgelab/", () => {
-    expect(parseLabArgs([])).toEqual({ stack: defaultStack(), sandbox: "bridgelab", stateDir: path.join(repo, ".bridgelab"), config: {} });
-    expect(["netns-lab", "basic"]).toContain(defaultStack());
+  const cwd = "/srv/work";
+  it("defaults: the built-in labs, their default lab, sandbox bridgelab, state in .bridgelab/ here", () => {
+    expect(parseLabArgs([], "up", cwd)).toEqual({ stack: "netns-lab", dir: labsDir, sandbox: "bridgelab", engine: undefined, stateDir: "/srv/work/.bridgelab", config: {} });
+    expect(labsDir).toBe(path.join(repo, "labs"));
   });
-  it("netns-lab is the default once its stack file exists", () => {
+  it("netns-lab is the default when the project has it, else its only stack", () => {
     const dir = fs.mkdtempSync(path.join(tmp, "repo-"));
     fs.writeFileSync(path.join(dir, "Pulumi.basic.yaml"), "");
     expect(defaultStack(dir)).toBe("basic");
@@ -65,31 +66,42 @@ describe("parseLabArgs", () => {
     expect(defaultStack(dir)).toBe("netns-lab");
   });
   it("reads every flag, in both spellings", () => {
-    expect(parseLabArgs(["--stack", "basic", "--sandbox=lab-7", "--engine", "bundled", "--state-dir", "/tmp/x", "--config", "mtu=1400", "--config=bridgeName=br9"])).toEqual({
+    expect(parseLabArgs(["--stack", "basic", "--sandbox=lab-7", "--engine", "bundled", "--state-dir", "/tmp/x", "--config", "mtu=1400", "--config=bridgeName=br9"], "up", cwd)).toEqual({
       stack: "basic",
+      dir: labsDir,
       sandbox: "lab-7",
       engine: "bundled",
       stateDir: "/tmp/x",
       config: { mtu: "1400", bridgeName: "br9" },
     });
   });
-  it("refuses what it does not know, naming it", () => {
-    expect(() => parseLabArgs(["--sandbx", "x"])).toThrow('unknown argument "--sandbx"');
+  it("--help asks for the usage", () => {
+    expect(parseLabArgs(["--stack", "basic", "--help"])).toBeUndefined();
+    expect(parseLabArgs(["-h"])).toBeUndefined();
+  });
+  it("refuses what it does not know, naming it and the nearest known flag", () => {
+    expect(() => parseLabArgs(["--sandbx", "x"])).toThrow("unknown option --sandbx: did you mean --sandbox?");
     expect(() => parseLabArgs(["--sandbox", "Bad_Name"])).toThrow(/sandbox name "Bad_Name" is invalid/);
-    expect(() => parseLabArgs(["--stack", "nope"])).toThrow(/--stack "nope": no Pulumi.nope.yaml in .*; the labs here are: .*basic/);
+    expect(() => parseLabArgs(["--stack", "netns-lub"])).toThrow(/--stack "netns-lub": no Pulumi.netns-lub.yaml in .*: did you mean netns-lab\? The labs there are: .*basic/);
     expect(() => parseLabArgs(["--config", "novalue"])).toThrow('--config expects key=value, got "novalue"');
     expect(() => parseLabArgs(["--stack"])).toThrow("--stack needs a value");
+    expect(() => parseLabArgs(["extra"])).toThrow('unexpected argument "extra"');
+    expect(() => parseLabArgs(["--dir", tmp])).toThrow(`--dir ${tmp} holds no Pulumi.yaml`);
   });
 });
 
 describe("downCommand", () => {
   it("repeats only the flags that differ from the defaults", () => {
-    const opts = parseLabArgs([]);
-    expect(downCommand(opts, "bundled")).toBe("npm run lab:down");
-    expect(downCommand(opts, "pulumi")).toBe("npx bridgelab down");
-    const custom = parseLabArgs(["--sandbox", "lab-7", "--state-dir", "/tmp/x"]);
-    expect(downCommand(custom, "bundled")).toBe("npm run lab:down -- --sandbox lab-7 --state-dir /tmp/x");
-    expect(downCommand(custom, "pulumi")).toBe("npx bridgelab down --sandbox lab-7 --state-dir /tmp/x");
+    const opts = parseLabArgs([], "up", repo)!;
+    expect(downCommand(opts, "bundled", repo)).toBe("npm run lab:down");
+    expect(downCommand(opts, "pulumi", repo)).toBe("npx bridgelab down");
+    const custom = parseLabArgs(["--sandbox", "lab-7", "--state-dir", "/tmp/x"], "up", repo)!;
+    expect(downCommand(custom, "bundled", repo)).toBe("npm run lab:down -- --sandbox lab-7 --state-dir /tmp/x");
+    expect(downCommand(custom, "pulumi", repo)).toBe("npx bridgelab down --sandbox lab-7 --state-dir /tmp/x");
+  });
+  it("outside a checkout of bridgelab, the bundled engine's down is npx bridgelab down --engine bundled", () => {
+    const opts = parseLabArgs(["--stack", "basic"], "up", tmp)!;
+    expect(downCommand(opts, "bundled", tmp)).toBe("npx bridgelab down --engine bundled --stack basic");
   });
 });
 

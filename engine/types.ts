@@ -20,6 +20,8 @@ export interface EngineOptions {
   secretConfig?: Record<string, string>;
   /** Extra environment for the program and the plugin (e.g. BRIDGELAB_ENGINE_PASSPHRASE, PULUMI_NODEJS_TRANSPILE_ONLY). */
   env?: Record<string, string>;
+  /** up: skip the preview pass that otherwise runs first (and stops the run, changing nothing, when it fails). */
+  skipPreview?: boolean;
   /** Called with every log line as it happens (the CLI streams them to stderr). */
   onLog?: (line: string) => void;
 }

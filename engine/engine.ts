@@ -17,6 +17,7 @@ import { loadProject, loadStackConfig } from "./project";
 import { redact, secretStrings } from "./properties";
 import type { PropertyMap } from "./sdk";
 import { passphraseEnv } from "./secrets";
+import { migrateShims } from "./shimMigration";
 import { StateStore } from "./state";
 import type { EngineOptions, EngineSummary } from "./types";
 
@@ -53,6 +54,11 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
       logs.addSecrets(secretStrings(r.outputs));
     }
     logs.addSecrets(secretStrings(state.outputs));
+    const migrated = await migrateShims([...state.liveResources(), ...state.pendingDeletes()]);
+    if (migrated > 0) {
+      logs.log("info", `state: ${migrated} resource(s) written by bridgelab 0.1 now load the installed bridgelab package (provider shim migrated)`);
+      state.save();
+    }
 
     ctx = new RunContext(opts, project, config, state, logs);
     const deployment = opts.op === "up" || opts.op === "preview" ? new Deployment(ctx, opts.op === "preview") : undefined;

@@ -55,7 +55,7 @@ export class RunContext {
       const secret = new Set(this.config.secretKeys);
       for (const [k, v] of Object.entries(this.config.values)) config[k] = secret.has(k) ? makeSecret(v) : v;
       this.pluginPromise = DynamicPlugin.start({
-        dir: this.project.dir,
+        dir: this.project.pwd,
         engineAddr: this.engineAddr,
         project: this.project.name,
         stack: this.opts.stack,

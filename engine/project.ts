@@ -12,6 +12,11 @@ export interface Project {
   dir: string;
   /** Program argument for the runner: Pulumi.yaml `main`, or "." (the runner's own resolution). */
   program: string;
+  /**
+   * Where the CLI runs the program and the provider plugins (its getPwdMain): `main` when it is a
+   * directory, the directory of `main` when it is a file, else the project directory.
+   */
+  pwd: string;
   /** `runtime.options.typescript` (default true): whether the runner registers ts-node. */
   typescript: boolean;
   /** Set when the program would not run what the author expects; logged as a warning. */
@@ -88,7 +93,18 @@ export function loadProject(dir: string): Project {
       }
     }
   }
-  return { name, dir, program, typescript, warning, defaults };
+  let pwd = dir;
+  const mainPath = path.resolve(dir, program);
+  if (program !== "." && fs.existsSync(mainPath)) {
+    if (fs.statSync(mainPath).isDirectory()) {
+      pwd = mainPath;
+      program = ".";
+    } else {
+      pwd = path.dirname(mainPath);
+      program = path.basename(mainPath);
+    }
+  }
+  return { name, dir, program, pwd, typescript, warning, defaults };
 }
 
 function findUp(start: string, fileName: string): string | undefined {

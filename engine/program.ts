@@ -26,7 +26,7 @@ export interface ProgramExit {
 export async function runProgram(r: ProgramRun): Promise<ProgramExit> {
   let runner: string;
   try {
-    runner = require.resolve("@pulumi/pulumi/cmd/run", { paths: [r.project.dir] });
+    runner = require.resolve("@pulumi/pulumi/cmd/run", { paths: [r.project.pwd] });
   } catch (e) {
     throw new Error(`cannot resolve @pulumi/pulumi/cmd/run from ${r.project.dir}: ${(e as Error).message}`);
   }
@@ -38,12 +38,12 @@ export async function runProgram(r: ProgramRun): Promise<ProgramExit> {
     `--project=${r.project.name}`,
     `--stack=${r.stack}`,
     `--root-directory=${r.project.dir}`,
-    `--pwd=${r.project.dir}`,
+    `--pwd=${r.project.pwd}`,
     ...(r.dryRun ? ["--dry-run"] : []),
     r.project.program,
   ];
   const child = spawn(process.execPath, args, {
-    cwd: r.project.dir,
+    cwd: r.project.pwd,
     env: {
       ...process.env,
       ...(r.project.typescript ? { PULUMI_NODEJS_TYPESCRIPT: "true" } : {}),

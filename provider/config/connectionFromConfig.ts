@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConnection } from "../provider";
+import type { HostConnection } from "../transport/connection";
 
 /**
  * The host a stack builds on, from stack config:

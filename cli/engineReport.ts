@@ -1,0 +1,66 @@
+import type { EngineSummary, ResourceSummary } from "../engine/types";
+
+/**
+ * The report `bridgelab engine` prints, in the shape of Pulumi's: one line per resource that
+ * changes (or would change), the count of the rest, the stack outputs, and the error once.
+ * Pure.
+ *
+ *   Resources:
+ *     + create   bridgelab:NetNamespace  netns0
+ *     ~ update   bridgelab:Bridge        br0     [mtu]
+ *     5 unchanged
+ *   Outputs:
+ *     url: "http://198.51.100.2:5000"
+ */
+const marks: Record<string, string> = {
+  create: "+",
+  update: "~",
+  replace: "+-",
+  delete: "-",
+  read: ">",
+  refresh: "~",
+  gone: "-",
+  same: " ",
+};
+
+/** `pulumi-nodejs:dynamic/bridgelab:Bridge` → `bridgelab:Bridge`; other types as they are. */
+export function shortType(type: string): string {
+  return type.replace(/^pulumi-nodejs:dynamic\//, "");
+}
+
+function shown(r: ResourceSummary, op: EngineSummary["op"]): boolean {
+  if (r.type === "pulumi:pulumi:Stack") return false;
+  if (op === "refresh") return r.op === "gone" || (r.changes?.length ?? 0) > 0 || !!r.error;
+  return r.op !== "same" || !!r.error;
+}
+
+export function formatSummary(s: EngineSummary): string {
+  const lines: string[] = [];
+  const listed = s.resources.filter((r) => shown(r, s.op));
+  const rest = s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !listed.includes(r));
+  const verb = s.op === "preview" ? "Previewed" : "Resources";
+  lines.push(`${verb}:`);
+  const typeWidth = Math.max(0, ...listed.map((r) => shortType(r.type).length));
+  const nameWidth = Math.max(0, ...listed.map((r) => r.name.length));
+  for (const r of listed) {
+    const op = r.op === "refresh" ? "drift" : r.op;
+    const changes = r.changes && r.changes.length > 0 ? `  [${r.changes.join(", ")}]` : "";
+    const failed = r.error ? "  FAILED" : "";
+    lines.push(`  ${(marks[r.op] ?? "?").padEnd(2)} ${op.padEnd(8)} ${shortType(r.type).padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}${changes}${failed}`.trimEnd());
+  }
+  if (rest.length > 0) lines.push(`  ${rest.length} ${s.op === "refresh" ? "as recorded" : "unchanged"}`);
+  if (s.resources.length === 0) lines.push("  (none)");
+  const outputs = Object.entries(s.outputs ?? {});
+  if (outputs.length > 0 && s.op !== "destroy") {
+    lines.push("Outputs:");
+    for (const [k, v] of outputs) lines.push(`  ${k}: ${oneLine(v)}`);
+  }
+  if (!s.ok) lines.push(`error: ${s.error ?? "the run failed"}`);
+  return lines.join("\n") + "\n";
+}
+
+/** A value as one line of JSON, cut at 160 characters (the whole is in --json and in the state). */
+function oneLine(v: unknown): string {
+  const text = JSON.stringify(v) ?? "undefined";
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
