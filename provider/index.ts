@@ -1,5 +1,8 @@
 // The library users import: `import { Bridge, NetNamespace } from "bridgelab"`. Only re-exports.
 // EcsBridgeService (on @pulumi/aws) is in "bridgelab/ecs", so programs without it need no @pulumi/aws.
+import { assertOnePulumi } from "./config/onePulumi";
+assertOnePulumi();
+
 export * from "./resources/bridge";
 export * from "./resources/bridgeIsolation";
 export * from "./resources/egress";

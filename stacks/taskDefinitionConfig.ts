@@ -6,7 +6,7 @@ import { ParsedTaskDefinition, parseTaskDefinition } from "../provider/ecs/taskD
  * Where an ECS task definition comes from, in the stacks ecs-bridge and ecs-bridge-local:
  * exactly one of
  *
- *   variant             "static" or "dynamic": seed 000's two exercises (stacks/taskDefinitions/)
+ *   variant             "static" or "dynamic": seed 000's two exercises (labs/taskDefinitions/)
  *   taskDefinitionFile  a register-task-definition JSON file, relative to the project directory
  *   taskDefinition      the JSON itself (an object in Pulumi.<stack>.yaml, or a JSON string)
  *
@@ -23,8 +23,16 @@ export const VARIANTS: Record<string, string> = {
   dynamic: "ecs-networking-demo-bridge-mode-dyn.json",
 };
 
+/**
+ * Seed 000's task definitions ship in the package's labs/taskDefinitions/: found above this file,
+ * which runs from dist/stacks/ (installed) or stacks/ (the sources under ts-jest).
+ */
 export function variantFile(variant: string): string {
-  return path.join(__dirname, "taskDefinitions", VARIANTS[variant]);
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "labs", "taskDefinitions", VARIANTS[variant]);
+    if (fs.existsSync(file)) return file;
+    if (path.dirname(dir) === dir) throw new Error(`bridgelab: labs/taskDefinitions/${VARIANTS[variant]} is missing from the installed package`);
+  }
 }
 
 /** `where` names the source in errors: "bridgelab:" for stack config keys, "bridgelab:tasks[1]." for a list entry. */
@@ -55,5 +63,5 @@ export function loadTaskDefinition(source: TaskDefinitionSource, where: string, 
     throw new Error(`${where}variant ${JSON.stringify(variant)} must be one of ${Object.keys(VARIANTS).map((v) => JSON.stringify(v)).join(", ")} (seed 000's exercises)`);
   }
   const file = variantFile(variant);
-  return { ...parseTaskDefinition(fs.readFileSync(file, "utf8"), path.basename(file)), source: `stacks/taskDefinitions/${VARIANTS[variant]}` };
+  return { ...parseTaskDefinition(fs.readFileSync(file, "utf8"), path.basename(file)), source: `labs/taskDefinitions/${VARIANTS[variant]}` };
 }

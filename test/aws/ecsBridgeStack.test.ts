@@ -37,7 +37,7 @@ describe("stack ecs-bridge, variant static (seed 000's first exercise)", () => {
     ]);
     expect(await value(out.containerDefinitions)).toEqual(containerDefinitions("demo-stat"));
     expect(await value(out.networkMode)).toBe("bridge");
-    expect(await value(out.taskDefinitionSource)).toBe("stacks/taskDefinitions/ecs-networking-demo-bridge-mode-stat.json");
+    expect(await value(out.taskDefinitionSource)).toBe("labs/taskDefinitions/ecs-networking-demo-bridge-mode-stat.json");
   });
 
   it("runs two tasks on two instances, one each (distinctInstance), with ECS Exec as the seed uses it", async () => {

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { TaskDefinitionError, parseTaskDefinition } from "../../../provider/ecs/taskDefinitionJson";
 
 // The seed's task definitions (register-task-definition JSON) read into EcsBridgeService's shapes. Pure.
-const dir = path.resolve(__dirname, "../../../stacks/taskDefinitions");
+const dir = path.resolve(__dirname, "../../../labs/taskDefinitions");
 const file = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
 
 describe("parseTaskDefinition", () => {
