@@ -9,7 +9,7 @@ import * as path from "node:path";
  *   export PULUMI_BACKEND_URL=file://$REPO/.bridgelab/backend PULUMI_CONFIG_PASSPHRASE=
  *   pulumi stack select --create netns-lab
  *   pulumi config set bridgelab:sandbox bridgelab --stack netns-lab
- *   pulumi up --yes --skip-preview --stack netns-lab        # or: pulumi destroy --yes
+ *   pulumi up --yes --stack netns-lab        # previews first; or: pulumi destroy --yes
  */
 export interface AutomationPlan {
   /** The Pulumi project directory: the repository. */
@@ -56,6 +56,9 @@ export async function runAutomation(verb: "up" | "down", plan: AutomationPlan, o
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: plan.stack, workDir: plan.workDir }, { workDir: plan.workDir, envVars: plan.envVars });
   for (const [key, value] of Object.entries(plan.config)) await stack.setConfig(key, { value });
   if (verb === "up") {
+    // As \`pulumi up\` does by default (the Automation API's up() always skips it): a preview
+    // first, so that a bad input anywhere in the program stops the run before anything changes.
+    await stack.preview({ onOutput });
     const r = await stack.up({ onOutput });
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r.outputs)) outputs[k] = v.secret ? "[secret]" : v.value;

@@ -95,16 +95,20 @@ describe("engine choice, as the command line makes it", () => {
 
     expect(r.stderr).toContain(`with the Pulumi CLI (${path.join(fakeBin, "pulumi")})`);
     expect(r.stderr).toContain(`bridgelab up failed (Pulumi CLI, stack "basic", backend file://${stateDir}/backend)`);
-    expect(r.stderr).toContain("fake pulumi: refusing 'up'");
+    expect(r.stderr).toContain("fake pulumi: refusing 'preview'");
     expect(r.code).toBe(1);
     const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(calls.map((c) => c.argv)).toEqual([
+    expect(calls.slice(0, 4).map((c) => c.argv)).toEqual([
       ["version"],
       ["stack", "select", "--stack", "basic", "--non-interactive"],
       ["stack", "init", "basic", "--non-interactive"],
       ["config", "set", "bridgelab:sandbox", "--stack", "basic", "--plaintext", "--non-interactive", "--", sandbox],
-      ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "basic", "--non-interactive"],
     ]);
+    // `pulumi up` previews first: the Automation API's up() would skip it, so a preview is asked
+    // for, and when it fails nothing is deployed (no `up` follows).
+    expect(calls[4].argv.slice(0, 1)).toEqual(["preview"]);
+    expect(calls[4].argv).toEqual(expect.arrayContaining(["--stack", "basic", "--non-interactive"]));
+    expect(calls).toHaveLength(5);
     for (const c of calls.slice(1)) expect(c).toMatchObject({ cwd: path.join(repo, "labs"), backend: `file://${stateDir}/backend`, passphrase: "" });
     expect(fs.statSync(path.join(stateDir, "backend")).isDirectory()).toBe(true);
   });
