@@ -69,7 +69,8 @@ export function scaffold(dir: string, example: string, opts: { bridgelab?: strin
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !opts.force) {
     throw new UsageError(`${dir} is not empty: choose a new directory, or --force to write into it`, spec.name);
   }
-  const project = path.basename(path.resolve(dir)).replace(/[^A-Za-z0-9_.-]/g, "-");
+  const project = projectNameOf(dir);
+  const exampleProject = /^name:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(from, "Pulumi.yaml"), "utf8"))?.[1] ?? example;
   const files = exampleFiles(from);
   for (const rel of files) {
     const target = path.join(dir, rel);
@@ -77,15 +78,37 @@ export function scaffold(dir: string, example: string, opts: { bridgelab?: strin
     let text = fs.readFileSync(path.join(from, rel), "utf8");
     if (rel === "package.json") {
       const pkg = JSON.parse(text) as { name: string; dependencies?: Record<string, string> };
-      pkg.name = project;
-      pkg.dependencies = { ...pkg.dependencies, bridgelab: opts.bridgelab ?? `^${version()}` };
+      pkg.name = project.toLowerCase().replace(/^[._]+/, "") || "lab";
+      pkg.dependencies = sortedKeys({ ...pkg.dependencies, bridgelab: opts.bridgelab ?? `^${version()}` });
       text = JSON.stringify(pkg, null, 2) + "\n";
     } else if (rel === "Pulumi.yaml") {
       text = text.replace(/^name:.*$/m, `name: ${project}`);
+    } else if (/^Pulumi\.[^/]+\.yaml$/.test(rel)) {
+      text = renameConfigNamespace(text, exampleProject, project);
     }
     fs.writeFileSync(target, text);
   }
   return files.sort();
+}
+
+/** The project name for DIR: its base name, with what Pulumi and npm refuse replaced by '-'. */
+export function projectNameOf(dir: string): string {
+  return path.basename(path.resolve(dir)).replace(/[^A-Za-z0-9_.-]/g, "-");
+}
+
+/**
+ * Stack config keys in the project's own namespace (`docker-lab-ssh:host`, what
+ * `pulumi config set host …` writes) follow the project's new name, commented-out ones too;
+ * other namespaces (`bridgelab:`, `aws:`) stay.
+ */
+export function renameConfigNamespace(yaml: string, from: string, to: string): string {
+  if (from === to) return yaml;
+  const escaped = from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return yaml.replace(new RegExp(`^(\\s*(?:#\\s*)?)${escaped}:(?=[A-Za-z0-9_])`, "gm"), `$1${to}:`);
+}
+
+function sortedKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export async function newCommand(args: string[]): Promise<number> {
@@ -102,15 +125,24 @@ export async function newCommand(args: string[]): Promise<number> {
   if (!dir) throw new UsageError("missing DIR: bridgelab new DIR [--example NAME]", spec.name);
   const example = str(p, "example") ?? DEFAULT_EXAMPLE;
   const files = scaffold(dir, example, { bridgelab: str(p, "bridgelab"), force: flag(p, "force") });
-  console.log(`bridgelab new: ${dir} from example "${example}" (${files.join(", ")})
-
-Next:
-  cd ${dir}
-  npm install
-  npx bridgelab engine up        # without the Pulumi CLI: bridgelab's engine, state in .bridgelab/
-  # or, with the Pulumi CLI:
-  pulumi login --local && pulumi stack init dev && pulumi up
-
-Run as root (or with sudo): the lab's sandbox host is made of namespaces on this machine.`);
+  console.log(nextSteps(dir, example, files));
   return 0;
+}
+
+/** What to do after `bridgelab new`: install, make the sandbox host the stack uses (if any), up. */
+export function nextSteps(dir: string, example: string, files: string[]): string {
+  const stackConfig = path.join(dir, "Pulumi.dev.yaml");
+  const sandbox = fs.existsSync(stackConfig) ? /^\s*bridgelab:sandbox:\s*["']?([A-Za-z0-9_.-]+)/m.exec(fs.readFileSync(stackConfig, "utf8"))?.[1] : undefined;
+  return [
+    `bridgelab new: ${dir} from example "${example}" (${files.join(", ")})`,
+    "",
+    "Next:",
+    `  cd ${dir}`,
+    "  npm install",
+    ...(sandbox ? [`  npx bridgelab sandbox create ${sandbox}   # the sandbox host the stack builds on (as root: namespaces on this machine)`] : []),
+    ...(files.includes("README.md") ? ["  # set the stack's config in Pulumi.dev.yaml (README.md says what each key does)"] : []),
+    "  npx bridgelab engine up        # without the Pulumi CLI: bridgelab's engine, state in .bridgelab/",
+    "  # or, with the Pulumi CLI:",
+    "  pulumi login --local && pulumi stack init dev && pulumi up",
+  ].join("\n");
 }
