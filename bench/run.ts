@@ -3,7 +3,8 @@
  *
  * For each N: bring up and tear down bench/lab (N containers: namespace, veth, address,
  * default route, one published port each, on a bridge with egress NAT) on a sandbox host,
- * through the bundled test engine and the real dynamic-provider plugin, over the SSH
+ * through the bundled test engine (up with skipPreview: the deployment pass alone) and the real
+ * dynamic-provider plugin, over the SSH
  * transport (a real `sshd -i` inside the sandbox, reached through its proxyCommand). Side by
  * side, in the same sandbox host:
  *   - floor: a hand-written script run once, directly in the sandbox host (nsenter): one
@@ -27,7 +28,8 @@ import { runEngine, EngineSummary } from "../engine/engine";
 import { macFromIPv4 } from "../provider/host/mac";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd, SshdHost } from "../test/support/sshd";
-import { median, rssPoller } from "./measure";
+import { ensureBuild } from "../test/guard/ensureBuild";
+import { expectClean, median, rssPoller } from "./measure";
 
 const labDir = path.join(__dirname, "lab");
 
@@ -54,19 +56,6 @@ async function timedSh(box: Box, script: string): Promise<number> {
   const t0 = performance.now();
   await box.sh(script);
   return performance.now() - t0;
-}
-
-async function expectClean(box: Box, what: string): Promise<void> {
-  // The kernel tears a deleted namespace down asynchronously (its veth ends go with it a moment
-  // later): give it up to 5 s before calling anything a leftover.
-  for (let i = 0; ; i++) {
-    const ns = (await box.sh("ip netns list")).trim();
-    const links = (await box.sh("ip -o link show | grep -v -e ' lo:' -e ' eth0@' -e ' eth0:' || true")).trim();
-    const rules = (await box.sh("iptables-save | grep -c -i -e bridgelab -e benchfloor || true")).trim();
-    if (!ns && !links && rules === "0") return;
-    if (i >= 50) throw new Error(`${what} left something behind: netns=[${ns.replace(/\n/g, ", ")}] links=[${links}] rules=${rules}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 // ---------------------------------------------------------------- floor
@@ -209,6 +198,9 @@ async function engineOp(ctx: { tmp: string; sshd: SshdHost; n: number }, op: "up
     config: { containers: String(ctx.n) },
     secretConfig: { connection: JSON.stringify(ctx.sshd.connection()) },
     env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true", BRIDGELAB_TRACE_FILE: trace },
+    // The deployment alone, as this series has always measured it: an engine with a preview pass
+    // would otherwise run the program twice (fixed-cost.md measures that pass).
+    skipPreview: true,
   });
   const ms = performance.now() - t0;
   const rssKb = poll.stop();
@@ -271,18 +263,18 @@ async function benchN(n: number): Promise<Row> {
       s.down.push(down.ms);
       s.downCalls.push(down.calls);
       s.rss.push(down.rssKb);
-      await expectClean(box, `bridgelab destroy N=${n}`);
+      await expectClean(box.sh, `bridgelab destroy N=${n}`);
       console.error(`  N=${n} run ${r + 1}: bridgelab up ${Math.round(up.ms)} ms (${up.calls} calls), down ${Math.round(down.ms)} ms (${down.calls} calls), plugin peak ${Math.round(up.rssKb / 1024)} MB`);
 
       s.floorUp.push(await timedSh(box, floorUp(n)));
       s.floorDown.push(await timedSh(box, floorDown(n)));
-      await expectClean(box, `floor N=${n}`);
+      await expectClean(box.sh, `floor N=${n}`);
       console.error(`  N=${n} run ${r + 1}: floor up ${Math.round(s.floorUp[r])} ms, down ${Math.round(s.floorDown[r])} ms`);
 
       if (!skipNaive && r < naiveRuns) {
         s.naiveUp.push(await naive(sshd, keyFile, naiveUpCommands(n)));
         s.naiveDown.push(await naive(sshd, keyFile, naiveDownCommands(n)));
-        await expectClean(box, `naive N=${n}`);
+        await expectClean(box.sh, `naive N=${n}`);
         console.error(`  N=${n} run ${r + 1}: naive up ${Math.round(s.naiveUp[r])} ms, down ${Math.round(s.naiveDown[r])} ms`);
       }
     }
@@ -350,7 +342,7 @@ function markdown(rows: Row[], meta: Record<string, unknown>): string {
     const down = p ? `${marg(r.bridgelab.downMs, p.bridgelab.downMs)} / ${marg(r.floor.downMs, p.floor.downMs)}` : "–";
     lines.push(`| ${r.n} | ${ms(r.bridgelab.upMs / r.n)} | ${ms(r.bridgelab.downMs / r.n)} | ${up}${p ? ` (N ${p.n}→${r.n})` : ""} | ${down} |`);
   });
-  lines.push("", "Floor: one `ip -batch`, one `ip -n NS -batch` per namespace and one `iptables-restore --noflush`, run directly in the sandbox host. Naive: one new `ssh` connection per command through the same proxyCommand. Calls: lines of BRIDGELAB_TRACE_FILE. RSS: max VmHWM of the dynamic-provider process, polled every 100 ms.");
+  lines.push("", "Floor: one `ip -batch`, one `ip -n NS -batch` per namespace and one `iptables-restore --noflush`, run directly in the sandbox host. Naive: one new `ssh` connection per command through the same proxyCommand. Up: with skipPreview (the deployment pass alone). Calls: lines of BRIDGELAB_TRACE_FILE. RSS: max VmHWM of the dynamic-provider process, polled every 100 ms.");
   return lines.join("\n") + "\n";
 }
 
@@ -399,8 +391,9 @@ function write(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  // Measure what users run: the plugin loads the precompiled provider when it is current (scripts/build.js).
-  require("../scripts/build.js").build(path.join(__dirname, ".."));
+  // Measure what users run: programs and the plugin load bridgelab as a package, its compiled dist/
+  // (`npm run bench` has just built it; run directly, bring it up to date here).
+  ensureBuild(path.join(__dirname, ".."));
   fs.mkdirSync(sandboxRoot, { recursive: true });
   const rows: Row[] = [];
   let md = "";
