@@ -38,22 +38,21 @@ const api = new bl.Container("api", {
 
 // Checked on the host after up (`up` fails naming any broken path): the published ports answer
 // on the host's own address, also from the other container (hairpin NAT); the containers reach
-// each other across docker0.
+// each other across docker0. A dynamic port reads 0 until the host has allocated it (as in a
+// preview): its probes join once it is known.
 const webPort = web.publishes[0].hostPort;
 const apiPort = api.publishes[0].hostPort;
-const verification = new bl.LabProbe(
-  "verification",
-  {
-    connection,
-    probes: [
-      { name: "web-published", from: "host", kind: "http", target: pulumi.interpolate`${docker0.gateway}:${webPort}` },
-      { name: "api-published", from: "host", kind: "http", target: pulumi.interpolate`${docker0.gateway}:${apiPort}` },
-      { name: "web-to-api-published", from: "web", kind: "http", target: pulumi.interpolate`${docker0.gateway}:${apiPort}` },
-      { name: "api-to-web", from: "api", kind: "ping", target: web.address.apply((a) => a ?? "") },
-    ],
-  },
-  { dependsOn: [docker0, web, api] },
-);
+const probes = pulumi.all([webPort, apiPort, web.address]).apply(([webPort, apiPort, webAddress]) => [
+  { name: "api-to-web", from: "api", kind: "ping" as const, target: webAddress! },
+  ...(webPort ? [{ name: "web-published", from: "host", kind: "http" as const, target: `${docker0.gateway}:${webPort}` }] : []),
+  ...(apiPort
+    ? [
+        { name: "api-published", from: "host", kind: "http" as const, target: `${docker0.gateway}:${apiPort}` },
+        { name: "web-to-api-published", from: "web", kind: "http" as const, target: `${docker0.gateway}:${apiPort}` },
+      ]
+    : []),
+]);
+const verification = new bl.LabProbe("verification", { connection, probes }, { dependsOn: [docker0, web, api] });
 
 // `docker ps`-like: "0.0.0.0:8080->80/tcp", "0.0.0.0:32768->80/tcp"
 export const published = { web: web.summary.published, api: api.summary.published };
