@@ -14,8 +14,8 @@ import { startServer, type EngineServer, type MonitorHandler } from "./monitor";
 import { destroy, refresh } from "./operations";
 import { runProgram } from "./program";
 import { loadProject, loadStackConfig } from "./project";
-import { redact, secretStrings } from "./properties";
-import type { PropertyMap } from "./sdk";
+import { makeSecret, redact, secretStrings } from "./properties";
+import type { Json, PropertyMap } from "./sdk";
 import { passphraseEnv } from "./secrets";
 import { migrateShims } from "./shimMigration";
 import { StateStore } from "./state";
@@ -36,6 +36,20 @@ function quietHandler(logs: LogSink): MonitorHandler {
   };
 }
 
+/** Secret config values: whole, and, when one holds JSON (a connection object), by the object rule. */
+function configSecrets(values: string[]): string[] {
+  const out = [...values];
+  for (const v of values) {
+    if (!/^\s*[[{]/.test(v)) continue;
+    try {
+      out.push(...secretStrings(makeSecret(JSON.parse(v) as Json)));
+    } catch {
+      // not JSON after all: the whole value is scrubbed
+    }
+  }
+  return out;
+}
+
 export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
   const logs = new LogSink(opts.onLog);
   const failures: string[] = [];
@@ -46,7 +60,7 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
     const project = loadProject(path.resolve(opts.dir));
     if (project.warning) logs.log("warning", project.warning);
     const config = loadStackConfig(project, opts.stack, opts.config, opts.secretConfig);
-    logs.addSecrets(config.secretKeys.map((k) => config.values[k]));
+    logs.addSecrets(configSecrets(config.secretKeys.map((k) => config.values[k])));
     const passphrase = opts.env?.[passphraseEnv] ?? process.env[passphraseEnv];
     const state = StateStore.load(path.resolve(opts.stateFile), opts.stack, project.name, passphrase, opts.op === "preview");
     for (const r of [...state.liveResources(), ...state.pendingDeletes()]) {

@@ -145,16 +145,35 @@ export function redact(v: Json): unknown {
   return v;
 }
 
-/** Every string held inside a secret, so that logs and error messages can be scrubbed of them. */
-export function secretStrings(v: Json | undefined, inSecret = false, acc: Set<string> = new Set()): Set<string> {
-  if (typeof v === "string") {
-    if (inSecret) acc.add(v);
-  } else if (Array.isArray(v)) {
-    for (const x of v) secretStrings(x, inSecret, acc);
-  } else if (isSecret(v)) {
-    secretStrings(v.value, true, acc);
-  } else if (isObject(v)) {
-    for (const x of Object.values(v)) secretStrings(x, inSecret, acc);
-  }
+/** Keys whose values are credentials: everything under them inside a secret is scrubbed from logs. */
+export const credentialKey = /key|password|passphrase|secret|token|credential/i;
+
+/** Inside a secret object, a leaf string this long is scrubbed whatever its key (a random token looks like this). */
+export const longSecretLeaf = 24;
+
+/**
+ * The strings inside secrets that logs and error messages must be scrubbed of. A secret whose value
+ * is a string (or a list of strings) counts as a whole; inside a secret object only the leaves
+ * under credential-like keys (`credentialKey`, at any depth below the secret) and leaf strings of
+ * `longSecretLeaf`+ characters count, so that a secret connection's host, user and kind stay
+ * readable in messages. (The LogSink adds the length floor and the per-line rule.)
+ */
+export function secretStrings(v: Json | undefined, acc: Set<string> = new Set()): Set<string> {
+  // "whole": a secret's own value (or a list in it); "credential": under a credential-like key.
+  type Context = "whole" | "credential" | "plain";
+  const walk = (x: Json | undefined, inSecret: boolean, context: Context): void => {
+    if (typeof x === "string") {
+      if (inSecret && (context !== "plain" || x.length >= longSecretLeaf)) acc.add(x);
+    } else if (isSecret(x)) {
+      walk(x.value, true, context === "credential" ? "credential" : "whole");
+    } else if (Array.isArray(x)) {
+      for (const y of x) walk(y, inSecret, context);
+    } else if (isObject(x)) {
+      for (const [k, y] of Object.entries(x)) {
+        walk(y, inSecret, context === "credential" || credentialKey.test(k) ? "credential" : "plain");
+      }
+    }
+  };
+  walk(v, false, "plain");
   return acc;
 }

@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { inReverseDependencyOrder, topoOrder } from "../../engine/graph";
-import { annotateSecrets, changedKeys, forPlugin, makeSecret, redact, secretSig, sigKey, unknownValue } from "../../engine/properties";
+import { LogSink } from "../../engine/logs";
+import { annotateSecrets, changedKeys, forPlugin, makeSecret, redact, secretSig, secretStrings, sigKey, unknownValue } from "../../engine/properties";
 import { StateCrypter } from "../../engine/secrets";
 import type { StateResource } from "../../engine/types";
 import { makeUrn, urnName, urnType } from "../../engine/urn";
@@ -27,6 +28,62 @@ describe("secrets in properties", () => {
 
   test("display hides secrets and unknowns", () => {
     expect(redact({ a: secret("x"), b: unknownValue, c: [1] })).toEqual({ a: "[secret]", b: "[unknown]", c: [1] });
+  });
+});
+
+describe("scrubbing secrets from logs and errors", () => {
+  const pem = [
+    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+    "QyNTUxOQAAACDv2Yf0nO1kT9d7xQ3b1u0cR1e9wJt7bQe2v6fJ1m8y0wAAAJg1nL9nNZy/",
+    "-----END OPENSSH PRIVATE KEY-----",
+  ].join("\n");
+  const connection = { kind: "ssh", host: "10.0.0.5", user: "root", port: 22, privateKey: pem };
+  const project = "urn:pulumi:dev::ssh::pulumi-nodejs:dynamic/bridgelab:Bridge::br0";
+
+  function sink(...values: unknown[]): LogSink {
+    const logs = new LogSink();
+    for (const v of values) logs.addSecrets(secretStrings(v as never));
+    return logs;
+  }
+
+  test("a secret connection object: the key is scrubbed (whole and line by line), host, user, kind and port stay readable", () => {
+    expect([...secretStrings({ connection: secret(connection) })]).toEqual([pem]);
+    const logs = sink({ connection: secret(connection) });
+    expect(logs.scrub("ssh root@10.0.0.5:22 refused an ssh-ed25519 key")).toBe("ssh root@10.0.0.5:22 refused an ssh-ed25519 key");
+    expect(logs.scrub(`${project} failed`)).toBe(`${project} failed`);
+    expect(logs.scrub(`bad key:\n${pem}`)).toBe("bad key:\n[secret]");
+    // A message holding one line of the key (as a parser error would) loses that line.
+    const line = pem.split("\n")[2];
+    expect(logs.scrub(`unexpected "${line}"`)).toBe('unexpected "[secret]"');
+    // The armour lines are in every key: not secret on their own.
+    expect(logs.scrub("expected -----BEGIN OPENSSH PRIVATE KEY-----")).toBe("expected -----BEGIN OPENSSH PRIVATE KEY-----");
+  });
+
+  test("inside a secret object: credential-like keys at any depth, and long leaves; never short strings", () => {
+    const value = {
+      user: "deploy-user",
+      password: "hunter2-pw",
+      auth: { apiToken: "t0k3n-abc", nested: { whatever: "plain-but-long-enough-to-be-a-token" } },
+      credentials: { name: "service-account" },
+      passphrase: "abc",
+      aws: { secretAccessKey: "wJalrXUtnFEMI/K7MDENG", region: "eu-west-1" },
+      list: [{ key: "k-123456" }],
+    };
+    expect([...secretStrings(secret(value))].sort()).toEqual(
+      ["abc", "hunter2-pw", "k-123456", "plain-but-long-enough-to-be-a-token", "service-account", "t0k3n-abc", "wJalrXUtnFEMI/K7MDENG"].sort(),
+    );
+    const logs = sink(secret(value));
+    expect(logs.scrub("deploy-user in eu-west-1 with hunter2-pw and t0k3n-abc")).toBe("deploy-user in eu-west-1 with [secret] and [secret]");
+    expect(logs.scrub("passphrase abc")).toBe("passphrase abc"); // under 6 characters: never scrubbed
+  });
+
+  test("a secret string counts whole, whatever its key; plain values and short secrets do not count", () => {
+    expect([...secretStrings({ host: secret("bastion.example"), user: "root", list: secret(["one-token", "two-token"]) })].sort()).toEqual(
+      ["bastion.example", "one-token", "two-token"],
+    );
+    const logs = sink({ a: secret("hunter22"), b: secret("ssh"), c: secret(22) });
+    expect(logs.scrub("hunter22 over ssh on 22")).toBe("[secret] over ssh on 22");
   });
 });
 
