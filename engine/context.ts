@@ -1,7 +1,8 @@
 /**
- * What one engine run shares between its parts: options, project, config, state, logs, the summary
- * being built, the failures so far, and the lazily started plugin (a run that touches no dynamic
- * resource never starts one).
+ * What one pass of an engine run shares between its parts: options, project, config, state, logs,
+ * the summary being built, the failures so far, and the lazily started plugin (a run that touches no
+ * dynamic resource never starts one). `up` makes two passes, preview then update: each has its own
+ * summary and failures, and both use the same plugin process (nextPass).
  */
 import { DynamicPlugin } from "./plugin";
 import type { LogSink } from "./logs";
@@ -17,7 +18,6 @@ export class RunContext {
   readonly failures: string[] = [];
   /** Set once the gRPC server is listening; the plugin is told this address. */
   engineAddr = "";
-  private pluginPromise: Promise<DynamicPlugin> | undefined;
 
   constructor(
     readonly opts: EngineOptions,
@@ -25,7 +25,20 @@ export class RunContext {
     readonly config: StackConfig,
     readonly state: StateStore,
     readonly logs: LogSink,
+    /** The plugin, shared by every pass of the run. */
+    private readonly shared: { plugin?: Promise<DynamicPlugin> } = {},
   ) {}
+
+  /**
+   * A context for another pass of the same run: a summary and failures of its own; the same state,
+   * logs, engine address and plugin. The plugin keeps nothing between calls but its module cache
+   * (every call carries the resource's `__provider`), so reusing it is what a second start would give.
+   */
+  nextPass(): RunContext {
+    const next = new RunContext(this.opts, this.project, this.config, this.state, this.logs, this.shared);
+    next.engineAddr = this.engineAddr;
+    return next;
+  }
 
   get env(): Record<string, string> {
     return this.opts.env ?? {};
@@ -50,11 +63,11 @@ export class RunContext {
 
   /** The plugin, started (and configured) on first use; concurrent callers share one start. */
   plugin(): Promise<DynamicPlugin> {
-    if (!this.pluginPromise) {
+    if (!this.shared.plugin) {
       const config: PropertyMap = {};
       const secret = new Set(this.config.secretKeys);
       for (const [k, v] of Object.entries(this.config.values)) config[k] = secret.has(k) ? makeSecret(v) : v;
-      this.pluginPromise = DynamicPlugin.start({
+      this.shared.plugin = DynamicPlugin.start({
         dir: this.project.pwd,
         engineAddr: this.engineAddr,
         project: this.project.name,
@@ -64,12 +77,13 @@ export class RunContext {
         logs: this.logs,
       });
     }
-    return this.pluginPromise;
+    return this.shared.plugin;
   }
 
+  /** Stops the plugin (of every pass: call it once, at the end of the run). */
   async close(): Promise<void> {
-    if (!this.pluginPromise) return;
-    const plugin = await this.pluginPromise.catch(() => undefined);
+    if (!this.shared.plugin) return;
+    const plugin = await this.shared.plugin.catch(() => undefined);
     await plugin?.kill();
   }
 }

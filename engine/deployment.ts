@@ -153,10 +153,13 @@ export class Deployment implements MonitorHandler {
 
   /**
    * After the program: the resources it no longer declares, plus old halves of replacements, are
-   * deleted (up) or reported as deletions (preview). Nothing is deleted after a failure, because
-   * then the program may not have registered everything it declares.
+   * deleted (up) or reported as deletions (preview). Only after a successful program, as in the real
+   * engine (deletes are generated only once the program has completed): after a failure — of the
+   * program or of any step — the program may not have registered everything it declares, so nothing
+   * is deleted or reported as deleted.
    */
   async finish(): Promise<void> {
+    if (!this.ctx.ok) return;
     const unregistered = this.ctx.state.liveResources().filter((r) => !this.registered.has(r.urn));
     const pending = this.ctx.state.pendingDeletes();
     if (this.preview) {
@@ -165,7 +168,6 @@ export class Deployment implements MonitorHandler {
       }
       return;
     }
-    if (!this.ctx.ok) return;
     await deleteAll(this.ctx, [...unregistered, ...pending], (r) => this.replaced.get(r) ?? this.ctx.report(r.urn, r.type, "delete"));
   }
 

@@ -5,6 +5,10 @@
  * SDK runtime, closure serialization, plugin, provider code — is the real thing.
  *
  *   const summary = await runEngine({ op: "up", dir, stack: "dev", stateFile });
+ *
+ * `up` runs like `pulumi up` without --skip-preview: a preview pass first (the program with
+ * --dry-run, Check and Diff only), and the update pass only if the preview succeeded. Both passes
+ * share one gRPC server and one plugin process.
  */
 import * as path from "node:path";
 import { RunContext } from "./context";
@@ -15,7 +19,7 @@ import { destroy, refresh } from "./operations";
 import { runProgram } from "./program";
 import { loadProject, loadStackConfig } from "./project";
 import { makeSecret, redact, secretStrings } from "./properties";
-import type { Json, PropertyMap } from "./sdk";
+import type { Json, PropertyMap, resproto } from "./sdk";
 import { passphraseEnv } from "./secrets";
 import { migrateShims } from "./shimMigration";
 import { StateStore } from "./state";
@@ -36,6 +40,26 @@ function quietHandler(logs: LogSink): MonitorHandler {
   };
 }
 
+/**
+ * One server for the whole run, answering for whichever pass is running: the plugin is started
+ * once, with this server's address, and serves both passes of an `up`.
+ */
+class PassHandler implements MonitorHandler {
+  constructor(public current: MonitorHandler) {}
+  registerResource(req: resproto.RegisterResourceRequest): Promise<resproto.RegisterResourceResponse> {
+    return this.current.registerResource(req);
+  }
+  readResource(req: resproto.ReadResourceRequest): Promise<resproto.ReadResourceResponse> {
+    return this.current.readResource(req);
+  }
+  registerResourceOutputs(urn: string, outputs: PropertyMap): void {
+    this.current.registerResourceOutputs(urn, outputs);
+  }
+  log(severity: "debug" | "info" | "warning" | "error", message: string, urn: string): void {
+    this.current.log(severity, message, urn);
+  }
+}
+
 /** Secret config values: whole, and, when one holds JSON (a connection object), by the object rule. */
 function configSecrets(values: string[]): string[] {
   const out = [...values];
@@ -50,12 +74,48 @@ function configSecrets(values: string[]): string[] {
   return out;
 }
 
+/**
+ * One pass of `up` or `preview`: the program runs against a Deployment (dry-run for a preview), then
+ * the deployment finishes (deletes, or reports them in a preview). Every failure lands in `ctx`.
+ * Returns the stack outputs the program registered (else the recorded ones).
+ */
+async function deploymentPass(ctx: RunContext, handler: PassHandler, engineAddr: string, dryRun: boolean): Promise<PropertyMap> {
+  const deployment = new Deployment(ctx, dryRun);
+  handler.current = deployment;
+  try {
+    const exit = await runProgram({
+      project: ctx.project,
+      stack: ctx.opts.stack,
+      config: ctx.config,
+      monitorAddr: engineAddr,
+      dryRun,
+      env: ctx.env,
+      logs: ctx.logs,
+    });
+    if (exit.code !== 0 && ctx.ok) {
+      // A resource failure already explains a non-zero exit; otherwise the program itself failed.
+      const why = deployment.programErrors.length > 0 ? `: ${deployment.programErrors.join("\n")}` : "";
+      ctx.fail(`the program ${ctx.project.dir} exited with ${exit.signal ?? `code ${exit.code}`}${why}`);
+    }
+    await deployment.finish();
+  } catch (e) {
+    ctx.fail(e instanceof Error ? e.message : String(e));
+  } finally {
+    handler.current = quietHandler(ctx.logs);
+  }
+  return deployment.outputs ?? ctx.state.outputs;
+}
+
 export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
   const logs = new LogSink(opts.onLog);
   const failures: string[] = [];
+  /** The context of the pass the summary describes (up: the update pass, or the preview that failed). */
   let ctx: RunContext | undefined;
+  /** The first context: it owns the plugin. */
+  let root: RunContext | undefined;
   let server: EngineServer | undefined;
   let outputs: PropertyMap = {};
+  let previewFailed = false;
   try {
     const project = loadProject(path.resolve(opts.dir));
     if (project.warning) logs.log("warning", project.warning);
@@ -74,30 +134,28 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
       state.save();
     }
 
-    ctx = new RunContext(opts, project, config, state, logs);
-    const deployment = opts.op === "up" || opts.op === "preview" ? new Deployment(ctx, opts.op === "preview") : undefined;
-    server = await startServer(deployment ?? quietHandler(logs));
+    root = ctx = new RunContext(opts, project, config, state, logs);
+    const handler = new PassHandler(quietHandler(logs));
+    server = await startServer(handler);
     ctx.engineAddr = server.addr;
 
-    if (deployment) {
+    if (opts.op === "up" || opts.op === "preview") {
       // Start the plugin while the program boots (both take about a second); errors surface on first use.
       ctx.plugin().catch(() => undefined);
-      const exit = await runProgram({
-        project,
-        stack: opts.stack,
-        config,
-        monitorAddr: server.addr,
-        dryRun: opts.op === "preview",
-        env: ctx.env,
-        logs,
-      });
-      if (exit.code !== 0 && ctx.ok) {
-        // A resource failure already explains a non-zero exit; otherwise the program itself failed.
-        const why = deployment.programErrors.length > 0 ? `: ${deployment.programErrors.join("\n")}` : "";
-        ctx.fail(`the program ${project.dir} exited with ${exit.signal ?? `code ${exit.code}`}${why}`);
+      if (opts.op === "up" && !opts.skipPreview) {
+        // Like `pulumi up` (without --skip-preview): a full preview first; if it fails, nothing is changed.
+        const preview = root.nextPass();
+        logs.log("info", `previewing the update of stack ${opts.stack} (pass 1 of 2)`);
+        await deploymentPass(preview, handler, server.addr, true);
+        if (!preview.ok) {
+          ctx = preview;
+          previewFailed = true;
+          outputs = state.outputs; // unchanged (the preview's own outputs hold unknowns)
+        } else {
+          logs.log("info", `updating stack ${opts.stack} (pass 2 of 2)`);
+        }
       }
-      await deployment.finish();
-      outputs = deployment.outputs ?? state.outputs;
+      if (!previewFailed) outputs = await deploymentPass(ctx, handler, server.addr, opts.op === "preview");
     } else if (opts.op === "refresh") {
       await refresh(ctx);
       outputs = state.outputs;
@@ -117,7 +175,7 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
     } catch (e) {
       failures.push(`writing the state failed: ${(e as Error).message}`);
     }
-    await ctx?.close().catch((e: Error) => failures.push(`stopping the plugin failed: ${e.message}`));
+    await root?.close().catch((e: Error) => failures.push(`stopping the plugin failed: ${e.message}`));
     await server?.stop();
   }
   failures.unshift(...(ctx?.failures ?? []));
@@ -128,6 +186,10 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
     outputs: redact(outputs) as Record<string, unknown>,
     logs: logs.lines.map((l) => logs.scrub(l)),
   };
-  if (failures.length > 0) summary.error = logs.scrub(failures.join("\n"));
+  if (failures.length > 0) {
+    const error = logs.scrub(failures.join("\n"));
+    summary.error = previewFailed ? `the preview failed, so nothing was changed:\n${error}` : error;
+  }
+  if (previewFailed) summary.previewFailed = true;
   return summary;
 }

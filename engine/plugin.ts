@@ -56,6 +56,9 @@ export class DynamicPlugin {
     });
   }
 
+  /** Plugin processes started by this process so far (tests check that a run starts one). */
+  static started = 0;
+
   static async start(o: PluginStartOptions): Promise<DynamicPlugin> {
     let pluginPath: string;
     try {
@@ -63,6 +66,7 @@ export class DynamicPlugin {
     } catch (e) {
       throw new Error(`cannot resolve @pulumi/pulumi/cmd/dynamic-provider from ${o.dir}: ${(e as Error).message}`);
     }
+    DynamicPlugin.started++;
     const child = spawn(process.execPath, [pluginPath, o.engineAddr], {
       cwd: o.dir,
       env: {

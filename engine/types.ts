@@ -50,6 +50,11 @@ export interface EngineSummary {
   /** Stack outputs; secrets as "[secret]". */
   outputs: Record<string, unknown>;
   logs: string[];
+  /**
+   * up only: the preview pass that runs first failed, so nothing was changed; `resources` then
+   * describe that preview (Check and Diff calls only) and `outputs` are the recorded ones.
+   */
+  previewFailed?: boolean;
 }
 
 /** One resource in the state file. Secrets inside inputs/outputs are stored encrypted. */

@@ -10,7 +10,8 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runEngine, type EngineSummary, type Operation, type ResourceSummary, type StateFile } from "../../engine/engine";
+import { runEngine, type EngineOptions, type EngineSummary, type Operation, type ResourceSummary, type StateFile } from "../../engine/engine";
+import { DynamicPlugin } from "../../engine/plugin";
 
 const fixture = path.join(__dirname, "fixtures", "files-program");
 const repoRoot = path.resolve(__dirname, "..", "..");
@@ -41,7 +42,7 @@ afterAll(() => {
 /** Every summary any test produced: the secret must appear in none of them. */
 const summaries: EngineSummary[] = [];
 
-async function run(sb: Sandbox, op: Operation, config: Record<string, string> = {}): Promise<EngineSummary> {
+async function run(sb: Sandbox, op: Operation, config: Record<string, string> = {}, more: Partial<EngineOptions> = {}): Promise<EngineSummary> {
   const summary = await runEngine({
     op,
     dir: fixture,
@@ -50,6 +51,7 @@ async function run(sb: Sandbox, op: Operation, config: Record<string, string> = 
     config: { dir: sb.files, ...config },
     secretConfig: { token: SECRET },
     env,
+    ...more,
   });
   summaries.push(summary);
   return summary;
@@ -76,6 +78,12 @@ function providerLog(sb: Sandbox): string[] {
 
 function expectOk(s: EngineSummary): void {
   if (!s.ok) throw new Error(`engine run failed: ${s.error}\n${s.logs.join("\n")}`);
+}
+
+/** One summary line per resource: the update pass of an up is reported, never merged with its preview. */
+function expectOneLineEach(s: EngineSummary): void {
+  const urns = s.resources.map((r) => r.urn);
+  expect(urns.filter((u, i) => urns.indexOf(u) !== i)).toEqual([]);
 }
 
 describe("one stack through its life cycle", () => {
@@ -298,6 +306,96 @@ describe("other resources", () => {
     expect(s.ok).toBe(false);
     expect(s.error).toContain("unsupported provider pulumi:providers:aws in the test engine");
     expect(s.error).toContain("urn:pulumi:dev::files-program::aws:s3/bucket:Bucket::foreign");
+  });
+});
+
+describe("up previews first, as `pulumi up` does", () => {
+  test("a failed preview stops the up before any change: a good resource declared before a bad one is not created", async () => {
+    const sb = sandbox();
+    const started = DynamicPlugin.started;
+    const s = await run(sb, "up", { aContent: "alpha", withBad: "true" });
+    expect(s).toMatchObject({ op: "up", ok: false, previewFailed: true });
+    expect(s.error).toContain(`${typePrefix}bad`);
+    expect(s.error).toContain('name "Bad Name" must match ^[a-z0-9.-]+$');
+    expect(byName(s, "bad")).toMatchObject({ providerCalls: ["Check"], error: expect.stringContaining("must match") });
+    // The summary is the preview's: Check and Diff only, and nothing happened.
+    for (const r of s.resources) expect(r.providerCalls.filter((c) => c !== "Check" && c !== "Diff")).toEqual([]);
+    expect(providerLog(sb)).toEqual([]);
+    expect(fs.existsSync(path.join(sb.files, "a.txt"))).toBe(false);
+    expect(fs.existsSync(sb.state)).toBe(false);
+    expect(DynamicPlugin.started - started).toBe(1);
+  });
+
+  test("on an existing stack a failed preview leaves state, files and provider untouched", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    const stateBefore = fs.readFileSync(sb.state, "utf8");
+    const logBefore = providerLog(sb);
+    const s = await run(sb, "up", { aContent: "beta", withExtra: "true", withBad: "true" });
+    expect(s).toMatchObject({ ok: false, previewFailed: true });
+    expect(s.error).toContain(`${typePrefix}bad`);
+    expect(byName(s, "a")).toMatchObject({ op: "update", providerCalls: ["Check", "Diff"] });
+    expect(fs.readFileSync(sb.state, "utf8")).toBe(stateBefore);
+    expect(providerLog(sb)).toEqual(logBefore);
+    expect(fs.readFileSync(path.join(sb.files, "a.txt"), "utf8")).toBe("plain:alpha");
+    expect(s.outputs.aPath).toBe(path.join(sb.files, "a.txt")); // the recorded outputs, not the preview's unknowns
+  });
+
+  test("skipPreview goes straight to the update, like --skip-preview", async () => {
+    const sb = sandbox();
+    const s = await run(sb, "up", { aContent: "alpha", withBad: "true" }, { skipPreview: true });
+    expect(s.ok).toBe(false);
+    expect(s.previewFailed).toBeUndefined();
+    expect(s.error).toContain(`${typePrefix}bad`);
+    expect(byName(s, "a")).toMatchObject({ op: "create", providerCalls: ["Check", "Create"] });
+    expect(providerLog(sb)).toContain("create a.txt");
+    expect(readState(sb).resources.map((r) => r.urn)).toContain(`${typePrefix}a`);
+  });
+
+  test("a successful up reports its update pass once per resource, with one plugin process for both passes", async () => {
+    const sb = sandbox();
+    const started = DynamicPlugin.started;
+    const s = await run(sb, "up", { aContent: "alpha" });
+    expectOk(s);
+    expect(DynamicPlugin.started - started).toBe(1);
+    expectOneLineEach(s);
+    for (const r of customOnly(s)) expect(r).toMatchObject({ op: "create", providerCalls: ["Check", "Create"] });
+    expect(s.logs).toEqual(expect.arrayContaining([expect.stringMatching(/previewing the update.*pass 1 of 2/), expect.stringMatching(/updating .*pass 2 of 2/)]));
+    const again = await run(sb, "up", { aContent: "alpha" });
+    expectOk(again);
+    expectOneLineEach(again);
+    for (const r of customOnly(again)) expect(r).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+  });
+});
+
+describe("a program that fails", () => {
+  const sb = sandbox();
+  beforeAll(async () => expectOk(await run(sb, "up", { aContent: "alpha" })));
+
+  async function expectNothingDeleted(s: EngineSummary): Promise<void> {
+    expect(s.ok).toBe(false);
+    expect(s.error).toContain("the program failed on purpose after declaring a");
+    expect(s.resources.filter((r) => r.op === "delete").map((r) => r.name)).toEqual([]);
+    expect(providerLog(sb).filter((l) => l.startsWith("delete"))).toEqual([]);
+    expect(readState(sb).resources.map((r) => r.urn).sort()).toEqual(urnsBefore);
+  }
+  let urnsBefore: string[] = [];
+  beforeAll(() => {
+    urnsBefore = readState(sb).resources.map((r) => r.urn).sort();
+  });
+
+  test("preview does not report what it did not register as deleted", async () => {
+    await expectNothingDeleted(await run(sb, "preview", { aContent: "alpha", failProgram: "true" }));
+  });
+
+  test("up (its preview fails) deletes nothing", async () => {
+    const s = await run(sb, "up", { aContent: "alpha", failProgram: "true" });
+    expect(s.previewFailed).toBe(true);
+    await expectNothingDeleted(s);
+  });
+
+  test("up without a preview deletes nothing either", async () => {
+    await expectNothingDeleted(await run(sb, "up", { aContent: "alpha", failProgram: "true" }, { skipPreview: true }));
   });
 });
 
