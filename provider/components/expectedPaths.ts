@@ -39,7 +39,11 @@ import { compareNames } from "./topology";
  * hosts have none), published/host-mode ports when the host's address is unknown, and
  * dynamic ports not allocated yet (hostPort 0, as a preview shows them).
  * UDP ports are not probed. Probe names are unique, at most 64 characters of
- * [A-Za-z0-9_.:-]: "ping:netns0-to-netns1", "http:outside-to-netns0:5000".
+ * [A-Za-z0-9_.:-]: "ping:netns0-to-netns1", "http:outside-to-netns0:5000". When a
+ * container's full name makes one of them longer, every name of the lab uses the part of the
+ * container names that tells them apart instead (see `distinctParts`: the ECS lab's
+ * "ecs-networking-demo-bridge-stat-1-nginx" and "…-dyn-1-nginx" become "stat-1" and "dyn-1",
+ * giving "http:dyn-1-to-published-stat-1:80"); only what is still too long is cut and hashed.
  */
 export type PathKind = "ping" | "http" | "tcp";
 export type PathExpect = "reach" | "blocked";
@@ -80,23 +84,71 @@ export function pathName(text: string): string {
   return `${clean.slice(0, NAME_MAX - 9)}-${h}`;
 }
 
+/** Words a probe name uses for something other than a container: no short name may be one of them. */
+const RESERVED = new Set(["host", "outside", "egress", "gateway", "localhost", "itself", "published", "address", "to", "on", "isolated"]);
+
+export interface DistinctParts {
+  /** The '-'-separated words every name starts with, with their '-': "ecs-networking-demo-bridge-". */
+  prefix: string;
+  /** The words every name ends with, with their '-': "-nginx". */
+  suffix: string;
+  /** Full name → the part in between: "ecs-networking-demo-bridge-stat-1-nginx" → "stat-1". */
+  short: Map<string, string>;
+}
+
+/**
+ * The part of each name that tells it from the others: the whole '-'-separated words that all
+ * of them start with and end with dropped, at least one word kept. Undefined when there are
+ * fewer than two names, nothing is shared, or a short name would be ambiguous (two alike, or a
+ * word probe names use, such as "host"). Pure.
+ */
+export function distinctParts(names: string[]): DistinctParts | undefined {
+  const unique = [...new Set(names)];
+  if (unique.length < 2) return undefined;
+  const words = unique.map((n) => n.split("-"));
+  const fewest = Math.min(...words.map((w) => w.length));
+  const same = (at: (w: string[]) => string) => words.every((w) => at(w) === at(words[0]));
+  let p = 0;
+  while (p < fewest - 1 && same((w) => w[p])) p++;
+  let s = 0;
+  while (p + s < fewest - 1 && same((w) => w[w.length - 1 - s])) s++;
+  if (p + s === 0) return undefined;
+  const short = new Map(unique.map((n, i) => [n, words[i].slice(p, words[i].length - s).join("-")]));
+  const parts = [...short.values()];
+  if (new Set(parts).size !== parts.length || parts.some((x) => x === "" || RESERVED.has(x))) return undefined;
+  const first = words[0];
+  return { prefix: p ? `${first.slice(0, p).join("-")}-` : "", suffix: s ? `-${first.slice(first.length - s).join("-")}` : "", short };
+}
+
 interface Leg {
   bridge: string;
   address: string;
 }
 
 export function expectedPaths(topology: Topology, options: ExpectedPathOptions = {}): ExpectedPath[] {
+  const full = collectPaths(topology, options, (n) => n);
+  if (!full.some((p) => p.cut)) return full.map(({ cut: _, ...p }) => p);
+  // A container name made a probe name too long: name them all by what tells them apart, so the
+  // names stay readable (and consistent) rather than cut and hashed. The same probes, or none.
+  const parts = distinctParts(topology.containers.map((c) => c.name));
+  const short = parts ? collectPaths(topology, options, (n) => parts.short.get(n) ?? n) : undefined;
+  const chosen = short && short.length === full.length ? short : full;
+  return chosen.map(({ cut: _, ...p }) => p);
+}
+
+/** The paths, with containers named by `nm` in probe names; `cut` when a name had to be hashed. */
+function collectPaths(topology: Topology, options: ExpectedPathOptions, nm: (container: string) => string): Array<ExpectedPath & { cut: boolean }> {
   const egressTarget = options.egressTarget ?? "203.0.113.1";
   const withOutside = options.outside ?? true;
   const hostAddress = topology.host.address;
-  const out: ExpectedPath[] = [];
+  const out: Array<ExpectedPath & { cut: boolean }> = [];
   const seen = new Set<string>();
   const add = (label: string, from: string, kind: PathKind, target: string, expect: PathExpect) => {
     if (from === "outside" && !withOutside) return;
     const name = pathName(`${kind}:${label}`);
     if (seen.has(name)) return;
     seen.add(name);
-    out.push({ name, from, kind, target, expect });
+    out.push({ name, from, kind, target, expect, cut: name !== `${kind}:${label}`.replace(/[^A-Za-z0-9_.:-]/g, "_") });
   };
 
   const bridges = new Map(topology.bridges.map((b) => [b.name, b]));
@@ -129,7 +181,7 @@ export function expectedPaths(topology: Topology, options: ExpectedPathOptions =
     for (const c of onBridge(b.name)) {
       const n = next(c, b.name);
       if (!n) continue;
-      add(`${c.name}-to-${n.name}-on-${b.name}`, c.netns!, "ping", addrOn(n, b.name)!, b.icc ? "reach" : "blocked");
+      add(`${nm(c.name)}-to-${nm(n.name)}-on-${b.name}`, c.netns!, "ping", addrOn(n, b.name)!, b.icc ? "reach" : "blocked");
     }
   }
 
@@ -137,12 +189,12 @@ export function expectedPaths(topology: Topology, options: ExpectedPathOptions =
   for (const c of bridged) {
     const first = legs.get(c.name)![0];
     const primary = primaryBridge(c);
-    add(`host-to-${c.name}`, "host", "ping", addrOn(c, primary) ?? first.address, "reach");
-    if (hostAddress) add(`${c.name}-to-host`, c.netns!, "ping", hostAddress, "reach");
-    else if (c.gateway) add(`${c.name}-to-gateway`, c.netns!, "ping", c.gateway, "reach");
-    add(`${c.name}-to-egress`, c.netns!, "ping", egressTarget, bridges.get(primary)?.egress ? "reach" : "blocked");
+    add(`host-to-${nm(c.name)}`, "host", "ping", addrOn(c, primary) ?? first.address, "reach");
+    if (hostAddress) add(`${nm(c.name)}-to-host`, c.netns!, "ping", hostAddress, "reach");
+    else if (c.gateway) add(`${nm(c.name)}-to-gateway`, c.netns!, "ping", c.gateway, "reach");
+    add(`${nm(c.name)}-to-egress`, c.netns!, "ping", egressTarget, bridges.get(primary)?.egress ? "reach" : "blocked");
   }
-  for (const c of containers.filter((x) => x.mode === "host")) add(`${c.name}-to-egress`, "host", "ping", egressTarget, "reach");
+  for (const c of containers.filter((x) => x.mode === "host")) add(`${nm(c.name)}-to-egress`, "host", "ping", egressTarget, "reach");
 
   // Exposed ports.
   for (const c of containers) {
@@ -150,21 +202,21 @@ export function expectedPaths(topology: Topology, options: ExpectedPathOptions =
     for (const e of c.expose) {
       if (e.probe === "none" || e.protocol !== "tcp") continue;
       if (owner?.mode === "host") {
-        if (e.bind !== "localhost" && hostAddress) add(`outside-to-${c.name}:${e.port}`, "outside", e.probe, `${hostAddress}:${e.port}`, "reach");
+        if (e.bind !== "localhost" && hostAddress) add(`outside-to-${nm(c.name)}:${e.port}`, "outside", e.probe, `${hostAddress}:${e.port}`, "reach");
         continue;
       }
       if (!owner?.netns) continue;
       if (e.bind === "localhost") {
-        add(`${c.name}-to-localhost:${e.port}`, owner.netns, e.probe, `127.0.0.1:${e.port}`, "reach");
-        if ((legs.get(owner.name) ?? []).length > 0) add(`host-to-${c.name}:${e.port}`, "host", e.probe, `${addrOn(owner, primaryBridge(owner))}:${e.port}`, "blocked");
+        add(`${nm(c.name)}-to-localhost:${e.port}`, owner.netns, e.probe, `127.0.0.1:${e.port}`, "reach");
+        if ((legs.get(owner.name) ?? []).length > 0) add(`host-to-${nm(c.name)}:${e.port}`, "host", e.probe, `${addrOn(owner, primaryBridge(owner))}:${e.port}`, "blocked");
         continue;
       }
       if ((legs.get(owner.name) ?? []).length === 0) continue; // none mode: nothing can reach it
       const primary = primaryBridge(owner);
       const addr = addrOn(owner, primary)!;
-      add(`host-to-${c.name}:${e.port}`, "host", e.probe, `${addr}:${e.port}`, "reach");
+      add(`host-to-${nm(c.name)}:${e.port}`, "host", e.probe, `${addr}:${e.port}`, "reach");
       const n = next(owner, primary);
-      if (n) add(`${n.name}-to-${c.name}:${e.port}`, n.netns!, e.probe, `${addr}:${e.port}`, bridges.get(primary)?.icc ? "reach" : "blocked");
+      if (n) add(`${nm(n.name)}-to-${nm(c.name)}:${e.port}`, n.netns!, e.probe, `${addr}:${e.port}`, bridges.get(primary)?.icc ? "reach" : "blocked");
     }
   }
 
@@ -176,12 +228,12 @@ export function expectedPaths(topology: Topology, options: ExpectedPathOptions =
     // hostPort 0: a dynamic port not allocated yet (a preview of its creation): nothing to probe.
     if (!c || !ip || !c.netns || p.hostPort === 0) continue;
     const target = `${ip}:${p.hostPort}`;
-    add(`outside-to-${c.name}:${p.port}`, "outside", p.probe, target, "reach");
-    add(`host-to-published-${c.name}:${p.port}`, "host", p.probe, target, "reach");
+    add(`outside-to-${nm(c.name)}:${p.port}`, "outside", p.probe, target, "reach");
+    add(`host-to-published-${nm(c.name)}:${p.port}`, "host", p.probe, target, "reach");
     const n = bridged.includes(c) ? next(c, p.bridge) : undefined;
-    if (n) add(`${n.name}-to-published-${c.name}:${p.port}`, n.netns!, p.probe, target, "reach");
-    if (options.selfHairpin) add(`${c.name}-to-itself-published:${p.port}`, c.netns, p.probe, target, "reach");
-    add(`outside-to-${c.name}-address`, "outside", "ping", p.address, "blocked");
+    if (n) add(`${nm(n.name)}-to-published-${nm(c.name)}:${p.port}`, n.netns!, p.probe, target, "reach");
+    if (options.selfHairpin) add(`${nm(c.name)}-to-itself-published:${p.port}`, c.netns, p.probe, target, "reach");
+    add(`outside-to-${nm(c.name)}-address`, "outside", "ping", p.address, "blocked");
   }
 
   // Isolation between isolated bridges.
@@ -193,16 +245,16 @@ export function expectedPaths(topology: Topology, options: ExpectedPathOptions =
       const ca = only(a, b);
       const cb = only(b, a);
       if (!ca || !cb) continue;
-      add(`${ca.name}-to-${cb.name}-on-${b}-isolated`, ca.netns!, "ping", addrOn(cb, b)!, "blocked");
-      add(`${cb.name}-to-${ca.name}-on-${a}-isolated`, cb.netns!, "ping", addrOn(ca, a)!, "blocked");
+      add(`${nm(ca.name)}-to-${nm(cb.name)}-on-${b}-isolated`, ca.netns!, "ping", addrOn(cb, b)!, "blocked");
+      add(`${nm(cb.name)}-to-${nm(ca.name)}-on-${a}-isolated`, cb.netns!, "ping", addrOn(ca, a)!, "blocked");
     }
   }
 
   // None mode: loopback only.
   for (const c of containers.filter((x) => x.mode === "none" && x.netns)) {
-    add(`${c.name}-to-localhost`, c.netns!, "ping", "127.0.0.1", "reach");
-    add(`${c.name}-to-egress`, c.netns!, "ping", egressTarget, "blocked");
-    if (bridged[0]) add(`${c.name}-to-${bridged[0].name}`, c.netns!, "ping", legs.get(bridged[0].name)![0].address, "blocked");
+    add(`${nm(c.name)}-to-localhost`, c.netns!, "ping", "127.0.0.1", "reach");
+    add(`${nm(c.name)}-to-egress`, c.netns!, "ping", egressTarget, "blocked");
+    if (bridged[0]) add(`${nm(c.name)}-to-${nm(bridged[0].name)}`, c.netns!, "ping", legs.get(bridged[0].name)![0].address, "blocked");
   }
   return out;
 }

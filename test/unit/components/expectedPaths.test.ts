@@ -1,4 +1,4 @@
-import { ExpectedPath, expectedPaths, pathName } from "../../../provider/components/expectedPaths";
+import { ExpectedPath, distinctParts, expectedPaths, pathName } from "../../../provider/components/expectedPaths";
 import { AttachmentFacts, ContainerFacts, NetworkFacts, buildTopology } from "../../../provider/components/topology";
 
 const net = (name: string, network: string, third: number, extra: Partial<NetworkFacts> = {}): NetworkFacts => ({
@@ -115,6 +115,53 @@ describe("expectedPaths", () => {
     expect(paths.find((p) => p.name === "ping:c11-to-c0-on-br0")).toBeDefined();
     // Without the host's address: containers ping their gateway instead, nothing is published-probed.
     expect(paths.find((p) => p.name === "ping:c0-to-gateway")!.target).toBe("172.18.0.1");
+  });
+
+  it("the ECS lab's long container names: probe names use what tells the containers apart, not a hash", () => {
+    const STAT = "ecs-networking-demo-bridge-stat-1-nginx";
+    const DYN = ["ecs-networking-demo-bridge-dyn-1-nginx", "ecs-networking-demo-bridge-dyn-2-nginx"];
+    const port = (address: string, hostPort: number) => ({ protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort, requestedHostPort: hostPort, address, port: 80, bridge: "docker0", probe: "http" as const });
+    const served = (name: string, address: string, hostPort: number) =>
+      bridged(name, [leg(name, "eth0", "docker0", `${address}/16`)], { expose: [{ port: 80, protocol: "tcp", bind: "any", probe: "http" }], ports: [port(address, hostPort)] });
+    const topology = buildTopology({
+      host: { name: "sandbox", address: "198.51.100.2" },
+      networks: [net("docker0", "bridge", 17)],
+      containers: [served(STAT, "172.17.0.2", 8080), served(DYN[0], "172.17.0.3", 32768), served(DYN[1], "172.17.0.4", 32769)],
+    });
+    const paths = expectedPaths(topology);
+    expect(paths.map(row)).toEqual(
+      expect.arrayContaining([
+        `ping:dyn-1-to-dyn-2-on-docker0 | ${DYN[0]} ping 172.17.0.4 reach`,
+        `ping:stat-1-to-dyn-1-on-docker0 | ${STAT} ping 172.17.0.3 reach`,
+        `ping:host-to-stat-1 | host ping 172.17.0.2 reach`,
+        `http:dyn-1-to-published-stat-1:80 | ${DYN[0]} http 198.51.100.2:8080 reach`,
+        `http:outside-to-dyn-1:80 | outside http 198.51.100.2:32768 reach`,
+        `ping:outside-to-dyn-2-address | outside ping 172.17.0.4 blocked`,
+      ]),
+    );
+    // The same probes as with full names (none lost to a clash), every name readable: no hash.
+    expect(paths).toHaveLength(3 * 4 + 3 * 2 + 3 * 4); // per container: ring, host, egress; exposed port; published port
+    expect(paths.filter((p) => /-[0-9a-f]{8}$/.test(p.name) || p.name.includes("ecs-networking"))).toEqual([]);
+    // Names that fit keep the full container names: the seed 004 lab above is unchanged.
+    expect(expectedPaths(buildTopology({ host: { name: "h" }, networks: [net("br0", "br0", 18)], containers: [bridged("lab-a", [leg("lab-a", "eth0", "br0", "172.18.0.2/16")]), bridged("lab-b", [leg("lab-b", "eth0", "br0", "172.18.0.3/16")])] }))[0].name).toBe("ping:lab-a-to-lab-b-on-br0");
+  });
+
+  it("distinctParts: the whole words all names share at the start and at the end dropped, when what is left is unambiguous", () => {
+    const parts = distinctParts(["ecs-demo-stat-1-nginx", "ecs-demo-dyn-1-nginx", "ecs-demo-dyn-2-nginx", "ecs-demo-dyn-1-nginx"])!;
+    expect(parts.prefix).toBe("ecs-demo-");
+    expect(parts.suffix).toBe("-nginx");
+    expect([...parts.short]).toEqual([
+      ["ecs-demo-stat-1-nginx", "stat-1"],
+      ["ecs-demo-dyn-1-nginx", "dyn-1"],
+      ["ecs-demo-dyn-2-nginx", "dyn-2"],
+    ]);
+    expect([...distinctParts(["ecs-demo-stat-1-nginx", "ecs-demo-dyn-1-nginx"])!.short.values()]).toEqual(["stat", "dyn"]); // "-1-nginx" is shared too
+    expect([...distinctParts(["fam-1-nginx", "fam-1-sidecar"])!.short.values()]).toEqual(["nginx", "sidecar"]);
+    expect([...distinctParts(["a-b", "a-b-c"])!.short.values()]).toEqual(["b", "b-c"]); // at least one word is kept
+    expect(distinctParts(["web", "db"])).toBeUndefined(); // nothing shared
+    expect(distinctParts(["netns0", "netns1"])).toBeUndefined(); // whole words only
+    expect(distinctParts(["only-one"])).toBeUndefined();
+    expect(distinctParts(["lab-host", "lab-web"])).toBeUndefined(); // "host" would read as the host
   });
 
   it("names stay probe names: ≤ 64 characters of [A-Za-z0-9_.:-], unique", () => {
