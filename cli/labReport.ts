@@ -1,3 +1,5 @@
+import { distinctParts } from "../provider/components/expectedPaths";
+
 /**
  * What `bridgelab up` prints after a lab is up: the verification matrices found among the
  * stack's outputs (a LabProbe's `matrix` and `summary`, exported as is or inside an object).
@@ -54,17 +56,54 @@ export function findVerifications(outputs: Record<string, unknown>): Verificatio
   return found;
 }
 
+/** Where `bridgelab up` prints: a terminal of this many columns. */
+export const REPORT_WIDTH = 100;
+
 /**
- *   verification: 3/3 paths as expected
- *     ok  ping:netns0-to-netns1      netns0 → 172.18.0.11 (ping)           reach    reply
- *     ok  http:outside-to-netns0     outside → 198.51.100.2:5000 (http)    reach    HTTP 200
+ *   verification: 2/2 paths as expected
+ *     ok  ping:netns0-to-netns1        netns0 → 172.18.0.11 (ping)         reach    reply
+ *     ok  http:outside-to-netns0:5000  outside → 198.51.100.2:5000 (http)  reach    HTTP 200
+ *
+ * One aligned line per path, kept within `width` columns: when the lines would be wider, the
+ * source namespaces are shown by the part of their names that tells them apart, with one line
+ * saying what that stands for (the ECS lab's "ecs-networking-demo-bridge-stat-1-nginx" is
+ * "stat-1"); a detail that still does not fit goes on the next line, under the path.
  */
-export function formatVerification(v: Verification): string[] {
-  const path = (r: MatrixRow) => `${r.from} → ${r.target}${r.kind ? ` (${r.kind})` : ""}`;
-  const w1 = Math.max(...v.matrix.map((r) => r.name.length), 0);
-  const w2 = Math.max(...v.matrix.map((r) => path(r).length), 0);
-  return [
-    `${v.at}: ${v.summary}`,
-    ...v.matrix.map((r) => `  ${r.ok ? "ok " : "BAD"} ${r.name.padEnd(w1)}  ${path(r).padEnd(w2)}  ${r.expect.padEnd(7)}  ${r.detail ?? ""}`.trimEnd()),
-  ];
+export function formatVerification(v: Verification, width = REPORT_WIDTH): string[] {
+  const lines = (from: (r: MatrixRow) => string) => {
+    const path = (r: MatrixRow) => `${from(r)} → ${r.target}${r.kind ? ` (${r.kind})` : ""}`;
+    const w1 = Math.max(...v.matrix.map((r) => r.name.length), 0);
+    const w2 = Math.max(...v.matrix.map((r) => path(r).length), 0);
+    const w3 = Math.max(...v.matrix.map((r) => r.expect.length), 7);
+    return v.matrix.flatMap((r) => {
+      const head = `  ${r.ok ? "ok " : "BAD"} ${r.name.padEnd(w1)}  ${path(r).padEnd(w2)}  ${r.expect.padEnd(w3)}`;
+      const line = `${head}  ${r.detail ?? ""}`.trimEnd();
+      if (line.length <= width || !r.detail) return [line];
+      // The detail on the next line(s), under the path column (or further left when that is too narrow).
+      const indent = width - (6 + w1 + 2) >= 30 ? 6 + w1 + 2 : 6;
+      return [head.trimEnd(), ...wrap(r.detail, width - indent).map((l) => `${" ".repeat(indent)}${l}`)];
+    });
+  };
+  const header = `${v.at}: ${v.summary}`;
+  const plain = lines((r) => r.from);
+  if (plain.every((l) => l.length <= width)) return [header, ...plain];
+  const parts = distinctParts(v.matrix.map((r) => r.from).filter((f) => f !== "host" && f !== "outside"));
+  if (!parts) return [header, ...plain];
+  return [header, `  (a source X stands for namespace ${parts.prefix}X${parts.suffix})`, ...lines((r) => parts.short.get(r.from) ?? r.from)];
+}
+
+/** `text` in lines of at most `width` characters, broken at spaces (a longer word stays whole). */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) out.push(line);
+  return out;
 }

@@ -146,4 +146,30 @@ describe("verification report", () => {
       "  BAD http:outside-to-netns0:5000  outside → 198.51.100.2:5000 (http)  reach    timed out after 2 s",
     ]);
   });
+  it("keeps the ECS lab's matrix within 100 columns: long namespace names shown by what tells them apart, a long detail under its path", () => {
+    const ns = (x: string) => `ecs-networking-demo-bridge-${x}-nginx`;
+    const ecs = [
+      { name: "ping:dyn-1-to-dyn-2-on-docker0", from: ns("dyn-1"), kind: "ping", target: "172.17.0.4", expect: "reach", ok: true, detail: "reply" },
+      { name: "ping:stat-1-to-dyn-1-on-docker0", from: ns("stat-1"), kind: "ping", target: "172.17.0.3", expect: "reach", ok: true, detail: "reply" },
+      { name: "http:dyn-2-to-published-stat-1:80", from: ns("dyn-2"), kind: "http", target: "198.51.100.2:8080", expect: "reach", ok: true, detail: "HTTP 200" },
+      { name: "http:host-to-published-dyn-1:80", from: "host", kind: "http", target: "198.51.100.2:32768", expect: "reach", ok: true, detail: "HTTP 200" },
+      { name: "ping:outside-to-stat-1-address", from: "outside", kind: "ping", target: "172.17.0.2", expect: "blocked", ok: true, detail: "connect: Network is unreachable" },
+      { name: "http:outside-to-stat-1:80", from: "outside", kind: "http", target: "198.51.100.2:8080", expect: "reach", ok: false, detail: "Failed to connect to 198.51.100.2 port 8080: Couldn't connect to server" },
+    ];
+    const lines = formatVerification({ at: "verification", summary: "5/6 paths as expected", matrix: ecs });
+    expect(lines).toEqual([
+      "verification: 5/6 paths as expected",
+      "  (a source X stands for namespace ecs-networking-demo-bridge-X-nginx)",
+      "  ok  ping:dyn-1-to-dyn-2-on-docker0     dyn-1 → 172.17.0.4 (ping)           reach    reply",
+      "  ok  ping:stat-1-to-dyn-1-on-docker0    stat-1 → 172.17.0.3 (ping)          reach    reply",
+      "  ok  http:dyn-2-to-published-stat-1:80  dyn-2 → 198.51.100.2:8080 (http)    reach    HTTP 200",
+      "  ok  http:host-to-published-dyn-1:80    host → 198.51.100.2:32768 (http)    reach    HTTP 200",
+      "  ok  ping:outside-to-stat-1-address     outside → 172.17.0.2 (ping)         blocked",
+      "                                         connect: Network is unreachable",
+      "  BAD http:outside-to-stat-1:80          outside → 198.51.100.2:8080 (http)  reach",
+      "                                         Failed to connect to 198.51.100.2 port 8080: Couldn't",
+      "                                         connect to server",
+    ]);
+    expect(lines.every((l) => l.length <= 100)).toBe(true);
+  });
 });
