@@ -1,5 +1,6 @@
 /**
  * npm run bench [-- --sizes 10,50,250 --runs 3 --out bench/results]
+ *               [--fixed-cost-only | --no-fixed-cost] [--fixed-cost-runs 5 --fixed-cost-n 10 ...]
  *
  * For each N: bring up and tear down bench/lab (N containers: namespace, veth, address,
  * default route, one published port each, on a bridge with egress NAT) on a sandbox host,
@@ -15,6 +16,11 @@
  * of the `@pulumi/pulumi/cmd/dynamic-provider` child process, polled every 100 ms from
  * /proc/PID/status while the engine runs (the last sample before it exits is the peak).
  * Results: bench/results/latest.{json,md,svg}.
+ *
+ * Then (unless --no-fixed-cost; alone with --fixed-cost-only) bench/fixedCost.ts: at N = 10, the
+ * fixed cost of an engine run against an empty program's, this tree against --baseline
+ * (program start, preview, up with and without the preview pass, destroy, and where they go).
+ * Results: bench/results/fixed-cost.{json,md}.
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,6 +35,7 @@ import { macFromIPv4 } from "../provider/host/mac";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd, SshdHost } from "../test/support/sshd";
 import { ensureBuild } from "../test/guard/ensureBuild";
+import { ALL_VARIANTS, DEFAULT_VARIANTS, fixedCost, type VariantName } from "./fixedCost";
 import { expectClean, median, rssPoller } from "./measure";
 
 const labDir = path.join(__dirname, "lab");
@@ -45,6 +52,11 @@ const skipNaive = process.argv.includes("--no-naive");
 const tracesDir = arg("traces", "");
 /** Runs of the naive baseline per N (default: --runs); it is by far the slowest part. */
 const naiveRuns = Number(arg("naive-runs", String(runs)));
+/** bench/fixedCost.ts: --fixed-cost-only runs it alone, --no-fixed-cost skips it. */
+const fixedCostOnly = process.argv.includes("--fixed-cost-only");
+const withFixedCost = fixedCostOnly || !process.argv.includes("--no-fixed-cost");
+const fixedCostVariants = arg("fixed-cost-variants", DEFAULT_VARIANTS.join(",")).split(",") as VariantName[];
+for (const v of fixedCostVariants) if (!ALL_VARIANTS.includes(v)) throw new Error(`--fixed-cost-variants: ${v} is not one of ${ALL_VARIANTS.join(", ")}`);
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -398,10 +410,22 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let md = "";
   try {
-    for (const n of sizes) {
+    for (const n of fixedCostOnly ? [] : sizes) {
       console.error(`N=${n}: ${runs} runs`);
       rows.push(await benchN(n));
       md = write(rows); // after every N, so an interrupted run keeps what it measured
+    }
+    if (withFixedCost) {
+      const fc = {
+        n: Number(arg("fixed-cost-n", "10")),
+        runs: Number(arg("fixed-cost-runs", "5")),
+        warmup: Number(arg("fixed-cost-warmup", "1")),
+        variants: fixedCostVariants,
+        baseline: arg("baseline", "df41cd1"),
+      };
+      console.error(`fixed cost, N=${fc.n}: ${fc.variants.join(", ")}; ${fc.warmup} warm-up + ${fc.runs} runs each`);
+      const flags = ["--fixed-cost-only", `--fixed-cost-n ${fc.n}`, `--fixed-cost-runs ${fc.runs}`, ...(fc.warmup !== 1 ? [`--fixed-cost-warmup ${fc.warmup}`] : []), ...(fc.variants.join(",") !== DEFAULT_VARIANTS.join(",") ? [`--fixed-cost-variants ${fc.variants.join(",")}`] : []), ...(fc.baseline !== "df41cd1" ? [`--baseline ${fc.baseline}`] : [])];
+      md += (md ? "\n" : "") + (await fixedCost({ ...fc, outDir, live, command: `npm run bench -- ${flags.join(" ")}` }));
     }
   } finally {
     spawnSync("rmdir", [sandboxRoot]);

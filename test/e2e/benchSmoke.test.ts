@@ -5,17 +5,24 @@ import * as path from "node:path";
 
 // `npm run bench` end to end at a toy size, so the benchmark cannot rot between the runs that
 // matter: bench/lab through the engine over SSH, the floor and the naive baseline, the table,
-// the JSON and the chart. Counts are asserted (they are properties of bridgelab, not of the
-// machine); times only exist.
-jest.setTimeout(300_000);
+// the JSON and the chart; then bench/fixedCost.ts at N = 2, one round (before — a worktree of
+// df41cd1 when the history has it —, after, the empty programs). Counts are asserted (they are
+// properties of bridgelab and the engine, not of the machine); times only exist.
+jest.setTimeout(600_000);
+
+const repo = path.join(__dirname, "..", "..");
+const hasBaseline = spawnSync("git", ["cat-file", "-e", "df41cd1^{commit}"], { cwd: repo }).status === 0;
+const worktrees = () => spawnSync("git", ["worktree", "list", "--porcelain"], { cwd: repo, encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes("bridgelab-fixedcost-"));
 
 describe("npm run bench at N = 2", () => {
-  it("prints the table and writes json, md and svg; an unchanged up makes no remote call, refresh one per resource", () => {
+  it("prints the table and writes json, md and svg; an unchanged up makes no remote call, refresh one per resource; the fixed-cost comparison", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "bridgelab-bench-smoke-"));
     try {
       const root = path.join(process.env.BRIDGELAB_SANDBOX_ROOT!, "bench-smoke");
-      const r = spawnSync("npx", ["ts-node", "--transpile-only", "bench/run.ts", "--sizes", "2", "--runs", "1", "--naive-runs", "1", "--out", out], {
-        cwd: path.join(__dirname, "..", ".."),
+      const variants = [...(hasBaseline ? ["before"] : []), "after", "empty-ts", "empty-js"];
+      const fixedCostFlags = ["--fixed-cost-n", "2", "--fixed-cost-runs", "1", "--fixed-cost-warmup", "0", "--fixed-cost-variants", variants.join(",")];
+      const r = spawnSync("npx", ["ts-node", "--transpile-only", "bench/run.ts", "--sizes", "2", "--runs", "1", "--naive-runs", "1", ...fixedCostFlags, "--out", out], {
+        cwd: repo,
         env: { ...process.env, BRIDGELAB_SANDBOX_ROOT: root },
         encoding: "utf8",
       });
@@ -31,6 +38,21 @@ describe("npm run bench at N = 2", () => {
       expect(b.upCalls).toBeLessThanOrEqual(b.resources);
       expect(rows[0].naive.upCommands).toBeGreaterThan(b.upCalls);
       expect(fs.readFileSync(path.join(out, "latest.svg"), "utf8")).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+
+      // Fixed cost: every variant measured once per operation; an up with skipPreview runs the
+      // program once; program start is known for every variant (their first declaration arrived).
+      expect(r.stdout).toMatch(/^\*\*Goal\*\* \(issue 11\)/m);
+      const fc = JSON.parse(fs.readFileSync(path.join(out, "fixed-cost.json"), "utf8"));
+      expect(Object.keys(fc.samples).sort()).toEqual([...variants].sort());
+      for (const v of variants) {
+        const s = fc.samples[v];
+        expect({ v, preview: s.preview.length, upSkip: s.upSkip.length, upDefault: s.upDefault.length, destroy: s.destroy.length }).toEqual({ v, preview: 1, upSkip: 1, upDefault: 1, destroy: 2 });
+        expect({ v, runners: s.upSkip[0].runners }).toEqual({ v, runners: 1 });
+        expect(s.upSkip[0].programStartMs).toBeGreaterThan(0);
+        expect(s.upSkip[0].runner.modules).toBeGreaterThan(0); // bench/probe.js reported from the runner
+      }
+      expect(fs.existsSync(path.join(out, "fixed-cost.md"))).toBe(true);
+      expect(worktrees()).toEqual([]);
       expect(fs.existsSync(root)).toBe(false);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
