@@ -13,14 +13,21 @@ import { makeSandbox } from "../support/sandboxFixture";
  * → nothing left.
  *
  * Everything the CLI writes stays in a temporary directory: PULUMI_HOME (credentials,
- * workspace), the file:// backend, and the project it runs — a copy of Pulumi.yaml,
- * package.json, tsconfig.json and Pulumi.<stack>.yaml with symlinks to the repository's
- * stacks/ and node_modules/ — so neither `stack init` (which writes the passphrase's
- * encryptionsalt into the stack file) nor `config set` ever edits the repository. Node
- * resolves the symlinks to the real files, so the program, the provider and @pulumi/pulumi
- * are the repository's own.
+ * workspace), the file:// backend, and the project it runs, laid out as the repository is —
  *
- * Skipped, saying so, when no `pulumi` binary is on PATH (set PULUMI_BIN to use another).
+ *   TMP/root/package.json        a copy (its name and "exports" make `bridgelab/…` resolve here)
+ *   TMP/root/dist, node_modules  symlinks to the repository's (the test guard builds dist/)
+ *   TMP/root/labs/               copies of labs/Pulumi.yaml, index.js and Pulumi.<stack>.yaml
+ *
+ * — and runs in TMP/root/labs, so neither `stack init` (which writes the passphrase's
+ * encryptionsalt into the stack file) nor `config set` ever edits the repository. labs/index.js
+ * requires ../dist/stacks; the plugin's provider shim loads `bridgelab/internal/providers` from
+ * the project's directory, which resolves through the copied package.json to dist/. Node
+ * resolves the symlinks to the real files, so the program, the provider and @pulumi/pulumi are
+ * the repository's own.
+ *
+ * Skipped when no `pulumi` binary is on PATH (set PULUMI_BIN to use another); the skipped test's
+ * title says why, and test/support/summaryReporter.js prints it with the run's summary.
  */
 const run = promisify(execFile);
 const repo = path.resolve(__dirname, "..", "..");
@@ -74,9 +81,8 @@ const scenarios: Scenario[] = [
 
 if (!pulumiBin) {
   const why =
-    "no `pulumi` binary on PATH (this machine has no Pulumi CLI and cannot download one); " +
-    "the same scenarios run through the bundled test engine in test/e2e/netnsLab.test.ts and test/e2e/dockerModes.test.ts";
-  console.warn(`test/cli/labStacks.cli.test.ts skipped: ${why}`);
+    (process.env.PULUMI_BIN ? `PULUMI_BIN=${process.env.PULUMI_BIN} does not exist` : "no `pulumi` binary on PATH (set PULUMI_BIN to a Pulumi CLI to run them)") +
+    "; the same scenarios run through the bundled test engine in test/e2e/netnsLab.test.ts and test/e2e/dockerModes.test.ts";
   describe("lab stacks through the real Pulumi CLI", () => {
     it.skip(`skipped: ${why}`, () => undefined);
   });
@@ -87,14 +93,13 @@ if (!pulumiBin) {
     let project = "";
     const pids: number[] = [];
 
-    /** Run `pulumi ARGS` in the repository with the isolated home, backend and config file. */
+    /** Run `pulumi ARGS` in the copied labs project with the isolated home, backend and stack file. */
     async function pulumi(...args: string[]): Promise<string> {
       const env = {
         ...process.env,
         PULUMI_HOME: path.join(tmp, "home"),
         PULUMI_CONFIG_PASSPHRASE: "",
         PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
       };
       try {
@@ -132,10 +137,12 @@ if (!pulumiBin) {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bridgelab-cli-"));
       fs.mkdirSync(path.join(tmp, "home"));
       fs.mkdirSync(path.join(tmp, "backend"));
-      project = path.join(tmp, "project");
-      fs.mkdirSync(project);
-      for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", `Pulumi.${sc.stack}.yaml`]) fs.copyFileSync(path.join(repo, f), path.join(project, f));
-      for (const d of ["stacks", "node_modules"]) fs.symlinkSync(path.join(repo, d), path.join(project, d));
+      const root = path.join(tmp, "root");
+      project = path.join(root, "labs");
+      fs.mkdirSync(project, { recursive: true });
+      fs.copyFileSync(path.join(repo, "package.json"), path.join(root, "package.json"));
+      for (const d of ["dist", "node_modules"]) fs.symlinkSync(path.join(repo, d), path.join(root, d));
+      for (const f of ["Pulumi.yaml", "index.js", `Pulumi.${sc.stack}.yaml`]) fs.copyFileSync(path.join(repo, "labs", f), path.join(project, f));
       await pulumi("login", `file://${path.join(tmp, "backend")}`);
       await pulumi("stack", "init", sc.stack, "--secrets-provider", "passphrase");
       await setConfig({ sandbox: box.name });
