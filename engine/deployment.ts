@@ -16,6 +16,7 @@
 import type { RunContext } from "./context";
 import type { MonitorHandler } from "./monitor";
 import { deleteAll, deleteResource, isDynamic } from "./operations";
+import type { DiffResult } from "./plugin";
 import { annotateSecrets, changedKeys, differs, markSecretOutputs, secretStrings } from "./properties";
 import { resproto, toStruct, fromStruct, type PropertyMap } from "./sdk";
 import type { ResourceSummary, StateResource } from "./types";
@@ -281,16 +282,6 @@ export class Deployment implements MonitorHandler {
     entry.providerCalls.push("Diff");
     const diff = await plugin.diff(old.id, goal.urn, old.outputs, inputs, old.inputs);
     const changed = changedKeys(old.inputs, inputs);
-    // With a diff method, the provider is the judge and `__provider` (its code) is not a change;
-    // without one (DIFF_UNKNOWN) the engine compares all inputs, `__provider` included.
-    let visible = diff.changes === "unknown" ? changed : changed.filter((k) => k !== "__provider");
-    if (visible.length === 0 && diff.changes === "some") {
-      // Same inputs but the provider wants a change: drift recorded by a refresh. Name the inputs
-      // that differ from what the resource really has (its outputs).
-      visible = Object.keys(inputs)
-        .filter((k) => k !== "__provider" && k in old.outputs && differs(old.outputs[k], inputs[k]))
-        .sort();
-    }
     const hasChanges = diff.changes === "some" || diff.replaces.length > 0 || (diff.changes === "unknown" && changed.length > 0);
     if (!hasChanges) {
       entry.op = "same";
@@ -301,6 +292,7 @@ export class Deployment implements MonitorHandler {
       return { id: old.id, outputs: old.outputs };
     }
 
+    const visible = changesOf(old, inputs, diff);
     const replaces = new Set(diff.replaces);
     for (const k of visible) {
       if (goal.replaceOnChanges.includes("*") || goal.replaceOnChanges.includes(k)) replaces.add(k);
@@ -342,6 +334,27 @@ export class Deployment implements MonitorHandler {
     this.ctx.state.save();
     return { id: created.id, outputs };
   }
+}
+
+/**
+ * What an update or replacement changes, for the summary: the inputs that differ from the old
+ * inputs (`__provider`, the provider's code, only when the engine itself is the judge, i.e. without
+ * a diff method, or when nothing else differs); and when the provider's Diff asked for the change,
+ * also the inputs whose value differs from the old output of the same key (drift) and the output
+ * keys a refresh recorded as drifted that no input matches (e.g. a rule deleted by hand, seen only
+ * in an output). Empty only when the provider asks for a change that nothing recorded explains.
+ */
+export function changesOf(old: StateResource, inputs: PropertyMap, diff: DiffResult): string[] {
+  const changed = changedKeys(old.inputs, inputs);
+  const keys = new Set(diff.changes === "unknown" ? changed : changed.filter((k) => k !== "__provider"));
+  if (diff.changes === "some") {
+    for (const k of Object.keys(inputs)) {
+      if (k !== "__provider" && k in old.outputs && differs(old.outputs[k], inputs[k])) keys.add(k);
+    }
+    for (const k of old.drift ?? []) if (!(k in inputs)) keys.add(k);
+  }
+  if (keys.size === 0 && changed.includes("__provider")) keys.add("__provider");
+  return [...keys].sort();
 }
 
 /**

@@ -89,6 +89,9 @@ export async function refresh(ctx: RunContext): Promise<void> {
         entry.changes = changedKeys(r.outputs, outputs);
         ctx.logs.addSecrets(secretStrings(outputs));
         Object.assign(r, { id: read.id, outputs, inputs });
+        // Kept until the provider next writes the resource, so that the update it then asks for
+        // can name what drifted even where no input matches (see Deployment.changesOf).
+        if (entry.changes.length > 0) r.drift = [...new Set([...(r.drift ?? []), ...entry.changes])].sort();
         ctx.state.save();
       } catch (e) {
         entry.error = ctx.logs.scrub((e as Error).message);

@@ -34,7 +34,12 @@ export interface ResourceSummary {
   type: string;
   name: string;
   op: ResourceOp;
-  /** Top-level input keys that changed (up/preview), or output keys that changed (refresh). */
+  /**
+   * up/preview (update or replace): the top-level input keys whose new value differs from the old
+   * input or, when the provider asked for the change, from the old output (drift), plus output keys
+   * the last refresh found drifted and the keys that force the replacement. refresh: the output
+   * keys that changed.
+   */
   changes?: string[];
   /** gRPC methods called on the dynamic-provider plugin for this resource, in order. */
   providerCalls: string[];
@@ -77,6 +82,12 @@ export interface StateResource {
   external?: boolean;
   /** The old half of a create-before-delete replacement still waiting to be deleted. */
   delete?: boolean;
+  /**
+   * Output keys that refreshes found changed since the provider last wrote this resource (cleared
+   * by the next create, update or unchanged step): named in `changes` when the provider then asks
+   * for an update, which may come from outputs no input matches (a rule deleted by hand).
+   */
+  drift?: string[];
 }
 
 export interface StateFile {

@@ -399,6 +399,45 @@ describe("a program that fails", () => {
   });
 });
 
+describe("changes name what differs", () => {
+  test("drift in an output-only property, recorded by refresh, is named by the update that repairs it (preview and up)", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    const a = path.join(sb.files, "a.txt");
+    fs.chmodSync(a, 0o600);
+    const r = await run(sb, "refresh");
+    expectOk(r);
+    expect(byName(r, "a")).toMatchObject({ op: "refresh", changes: ["mode"] });
+    expect(byName(r, "b").changes).toEqual([]);
+
+    const p = await run(sb, "preview", { aContent: "alpha" });
+    expectOk(p);
+    expect(byName(p, "a")).toMatchObject({ op: "update", changes: ["mode"] });
+
+    // With an input change too, both are named.
+    const u = await run(sb, "up", { aContent: "beta" });
+    expectOk(u);
+    expect(byName(u, "a")).toMatchObject({ op: "update", changes: ["content", "mode"], providerCalls: ["Check", "Diff", "Update"] });
+    expect(fs.statSync(a).mode & 0o777).toBe(0o644);
+    expect(readState(sb).resources.find((x) => x.urn === `${typePrefix}a`)?.drift).toBeUndefined();
+
+    const again = await run(sb, "up", { aContent: "beta" });
+    expectOk(again);
+    expect(byName(again, "a").op).toBe("same");
+  });
+
+  test("drift in an input, with an unrelated input change, names both", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    fs.writeFileSync(path.join(sb.files, "fixed.txt"), "plain:tampered");
+    expectOk(await run(sb, "refresh"));
+    // fixed's content drifted (input key); its kind changes in the program: a replacement naming both.
+    const p = await run(sb, "preview", { aContent: "alpha", fixedKind: "fancy" });
+    expectOk(p);
+    expect(byName(p, "fixed")).toMatchObject({ op: "replace", changes: ["content", "kind"] });
+  });
+});
+
 describe("command line", () => {
   function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {

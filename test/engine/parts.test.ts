@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { changesOf } from "../../engine/deployment";
 import { inReverseDependencyOrder, topoOrder } from "../../engine/graph";
 import { LogSink } from "../../engine/logs";
 import { annotateSecrets, changedKeys, forPlugin, makeSecret, redact, secretSig, secretStrings, sigKey, unknownValue } from "../../engine/properties";
@@ -84,6 +85,32 @@ describe("scrubbing secrets from logs and errors", () => {
     );
     const logs = sink({ a: secret("hunter22"), b: secret("ssh"), c: secret(22) });
     expect(logs.scrub("hunter22 over ssh on 22")).toBe("[secret] over ssh on 22");
+  });
+});
+
+describe("changes named by an update", () => {
+  const old = (over: Partial<StateResource>): StateResource => ({
+    urn: "u", type: "t", custom: true, id: "i", parent: "", dependencies: [],
+    inputs: { __provider: "p1", a: 1, b: "x" }, outputs: { __provider: "p1", a: 1, b: "x", status: "ok" }, ...over,
+  });
+  const some = { changes: "some" as const, replaces: [], deleteBeforeReplace: false };
+
+  test("inputs that differ from the old inputs, or (provider asked) from the old outputs, plus recorded output drift", () => {
+    expect(changesOf(old({}), { __provider: "p1", a: 2, b: "x" }, some)).toEqual(["a"]);
+    // b drifted (its output no longer matches), a changed: both.
+    expect(changesOf(old({ outputs: { a: 1, b: "y" } }), { __provider: "p1", a: 2, b: "x" }, some)).toEqual(["a", "b"]);
+    // Drift seen only in an output no input matches, recorded by refresh.
+    expect(changesOf(old({ drift: ["status", "b"] }), { __provider: "p1", a: 1, b: "x" }, some)).toEqual(["status"]);
+    // A nested change names its top-level key.
+    expect(changesOf(old({ inputs: { n: { deep: [1] } }, outputs: {} }), { n: { deep: [2] } }, some)).toEqual(["n"]);
+  });
+
+  test("the provider's code counts only without a diff method, or when nothing else explains the change", () => {
+    expect(changesOf(old({}), { __provider: "p2", a: 2, b: "x" }, some)).toEqual(["a"]);
+    expect(changesOf(old({}), { __provider: "p2", a: 1, b: "x" }, some)).toEqual(["__provider"]);
+    expect(changesOf(old({}), { __provider: "p2", a: 2, b: "x" }, { ...some, changes: "unknown" })).toEqual(["__provider", "a"]);
+    // Without a diff method the outputs are not consulted.
+    expect(changesOf(old({ outputs: { b: "y" } }), { __provider: "p1", a: 2, b: "x" }, { ...some, changes: "unknown" })).toEqual(["a"]);
   });
 });
 
