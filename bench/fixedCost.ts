@@ -45,7 +45,7 @@ import * as path from "node:path";
 import { runEngine as runAfterEngine, type EngineOptions, type EngineSummary } from "../engine/engine";
 import { makeSandbox } from "../test/support/sandboxFixture";
 import { startSshd } from "../test/support/sshd";
-import { expectClean, median, rssPoller } from "./measure";
+import { expectClean, median } from "./measure";
 
 const root = path.join(__dirname, "..");
 const PROBE = path.join(__dirname, "probe.js");
@@ -92,11 +92,13 @@ interface Ev {
   t: number;
   kind: string;
   pid?: number;
+  /** check-done: how long that Check took. */
+  ms?: number;
 }
 const epochNow = () => performance.timeOrigin + performance.now();
 /** The events of the engine run being measured (undefined between runs). */
 let events: Ev[] | undefined;
-const mark = (kind: string, pid?: number) => events?.push({ t: epochNow(), kind, pid });
+const mark = (kind: string, pid?: number, ms?: number) => events?.push({ t: epochNow(), kind, pid, ms });
 
 type AnyFn = (...a: unknown[]) => unknown;
 type Patchable = Record<string, unknown> & { __benchPatched?: boolean };
@@ -153,10 +155,11 @@ function instrumentEngine(dir: string): void {
   const check = plugin.prototype.check as AnyFn;
   plugin.prototype.check = async function (this: unknown, ...a: unknown[]) {
     mark("check");
+    const t0 = epochNow();
     try {
       return await check.apply(this, a);
     } finally {
-      mark("check-done");
+      mark("check-done", undefined, epochNow() - t0);
     }
   };
 }
@@ -224,7 +227,8 @@ interface Sample {
   pluginReadyMs?: number;
   /** The first Check round trip (loads the provider code in the plugin). */
   firstCheckMs?: number;
-  pluginRssMb: number;
+  /** The median round trip of the other Checks (no I/O in the plugin: gRPC, (de)serialization, check). */
+  checkMs?: number;
   /** Remote runs (BRIDGELAB_TRACE_FILE lines): how many, their summed and their longest time (the first on a host includes dialing SSH). */
   remote?: { calls: number; sumMs: number; maxMs: number };
   /** CPU time of this (the engine's) process during the run. */
@@ -258,10 +262,10 @@ function summariseProc(r: ProbeRecord, spawnT: number): ProcSummary {
   };
 }
 
-function summarise(ev: Ev[], t0: number, t1: number, probes: ProbeRecord[], rssKb: number, engineCpuMs: number): Sample {
+function summarise(ev: Ev[], t0: number, t1: number, probes: ProbeRecord[], engineCpuMs: number): Sample {
   const after = (i: number, kinds: string[]) => ev.slice(i + 1).find((e) => kinds.includes(e.kind));
   const spawns = ev.map((e, i) => [e, i] as const).filter(([e]) => e.kind === "runner-spawn");
-  const s: Sample = { ms: t1 - t0, runners: spawns.length, tailMs: t1 - t0, pluginRssMb: rssKb / 1024, engineCpuMs };
+  const s: Sample = { ms: t1 - t0, runners: spawns.length, tailMs: t1 - t0, engineCpuMs };
   if (spawns.length) {
     const [first, fi] = spawns[0];
     const decl = after(fi, ["reg", "outputs-stack"]);
@@ -291,6 +295,8 @@ function summarise(ev: Ev[], t0: number, t1: number, probes: ProbeRecord[], rssK
   const c = ev.findIndex((e) => e.kind === "check");
   const cd = c >= 0 ? after(c, ["check-done"]) : undefined;
   if (c >= 0 && cd) s.firstCheckMs = cd.t - ev[c].t;
+  const checks = ev.filter((e) => e.kind === "check-done").map((e) => e.ms!);
+  if (checks.length > 1) s.checkMs = median(checks.slice(1));
   return s;
 }
 
@@ -367,7 +373,6 @@ export async function fixedCost(o: FixedCostOptions): Promise<string> {
       const traceFile = path.join(tmp, `trace-${seq++}.jsonl`);
       const nodeOptions = [process.env.NODE_OPTIONS, `--require ${PROBE}`, v.preload && `--require ${v.preload}`].filter(Boolean).join(" ");
       events = [];
-      const poll = rssPoller();
       const cpu0 = process.cpuUsage();
       const t0 = epochNow();
       const summary = await v.runEngine({
@@ -381,7 +386,6 @@ export async function fixedCost(o: FixedCostOptions): Promise<string> {
       });
       const t1 = epochNow();
       const cpu = process.cpuUsage(cpu0);
-      const rssKb = poll.stop();
       const ev = events;
       events = undefined;
       if (!summary.ok) throw new Error(`${v.label} ${op} failed: ${summary.error}\n${summary.logs.slice(-20).join("\n")}`);
@@ -389,7 +393,7 @@ export async function fixedCost(o: FixedCostOptions): Promise<string> {
         throw new Error(`${v.label} ${op}: the plugin did not load the precompiled build: ${summary.logs.filter((l) => l.includes("bridgelab:")).join(" | ")}`);
       }
       const probes = fs.existsSync(probeFile) ? fs.readFileSync(probeFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as ProbeRecord) : [];
-      const sample = summarise(ev, t0, t1, probes, rssKb, (cpu.user + cpu.system) / 1000);
+      const sample = summarise(ev, t0, t1, probes, (cpu.user + cpu.system) / 1000);
       if (fs.existsSync(traceFile)) {
         const ms = fs.readFileSync(traceFile, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { ms: number }).ms);
         sample.remote = { calls: ms.length, sumMs: ms.reduce((a, b) => a + b, 0), maxMs: Math.max(...ms) };
@@ -512,7 +516,7 @@ function markdown(meta: Record<string, unknown>, variants: Variant[], samples: S
   lines.push(row("… plugin", (v) => med(v, "upSkip", (s) => s.plugin?.cpuMs), msf));
   lines.push(row("… engine (this process: gRPC server, state)", (v) => med(v, "upSkip", (s) => s.engineCpuMs), msf));
   lines.push(row("runner peak RSS (VmHWM), up, skipPreview", (v) => med(v, "upSkip", (s) => s.runner?.hwmMb), mb));
-  lines.push(row("plugin peak RSS (VmHWM), up, skipPreview", (v) => med(v, "upSkip", (s) => s.plugin?.hwmMb ?? (s.pluginRssMb || undefined)), mb));
+  lines.push(row("plugin peak RSS (VmHWM), up, skipPreview", (v) => med(v, "upSkip", (s) => s.plugin?.hwmMb), mb));
   lines.push("");
 
   // The goal of issue 11: an N = 10 up within 1.5× of the empty program's up. Besides the ratio of
@@ -567,6 +571,7 @@ function markdown(meta: Record<string, unknown>, variants: Variant[], samples: S
   prow("plugin: spawned → port printed (ready to serve)", (s) => s.plugin?.portMs);
   prow("plugin: spawned → Configure answered", (s) => s.pluginReadyMs);
   prow("plugin: first Check round trip (loads the provider code)", (s) => s.firstCheckMs);
+  prow("plugin: the other Checks' round trip (gRPC both ways, no I/O)", (s) => s.checkMs);
   prow("plugin: module loading, all", (s) => s.plugin?.loadMs);
   for (const [g] of GROUPS) prow(`plugin: … ${g}`, (s) => s.plugin?.load[g] ?? 0);
   prow("plugin: modules loaded (count)", (s) => s.plugin?.modules, (x) => (Number.isFinite(x) ? String(Math.round(x)) : "–"));
