@@ -84,7 +84,7 @@ describe("README.md's TypeScript blocks", () => {
 
   it("the checker itself: it passes good fragments and fails bad ones at the right line (fixtures/readme-sample.md)", () => {
     const blocks = tsBlocks(fs.readFileSync(path.join(__dirname, "fixtures", "readme-sample.md"), "utf8"));
-    expect(blocks.map((b: CodeBlock) => b.line)).toEqual([6, 13, 22, 35, 42, 51, 58, 65]);
+    expect(blocks.map((b: CodeBlock) => b.line)).toEqual([6, 13, 22, 35, 42, 51, 58, 65, 71]);
     const results = checkBlocks(blocks, ws, options(), "sample.md");
     const byLine = Object.fromEntries(results.map((r) => [r.line, r]));
     for (const good of [6, 13, 22, 65]) expect([good, byLine[good].errors]).toEqual([good, []]);
@@ -97,6 +97,8 @@ describe("README.md's TypeScript blocks", () => {
       expect.stringMatching(/^sample\.md:58: error TS2304: Cannot find name 'makeConnection'/),
       expect.stringMatching(/^sample\.md:59: error TS2304: Cannot find name 'Switch'/),
     ]);
+    expect(byLine[71].errors.length).toBeGreaterThan(0);
+    expect(byLine[71].errors.every((e) => e.startsWith("sample.md:71: error TS"))).toBe(true);
   }, SLOW);
 
   it("every ```ts block of README.md type-checks (strict) against the installed package", () => {

@@ -16,9 +16,9 @@ import * as ts from "typescript";
  *   other lower-case free variable is declared `any` (listed in `assumed`). A free name that
  *   is called (`foo(…)`) or capitalised (a class or type) must come from the package: left
  *   undeclared, it fails the block, so a renamed or removed API cannot pass unnoticed.
- * - A block that is not a list of statements but a list of values (connection objects, one per
- *   line) is checked as an array; when every value is an object literal with a `kind`, as a
- *   `HostConnection[]`, the type the package documents them as.
+ * - A block that is not a list of statements but a list of object literals (connection objects,
+ *   one per line) is checked as an array; when every one has a `kind`, as a `HostConnection[]`,
+ *   the type the package documents them as. Any other block that does not parse fails.
  *
  * What the block itself says (its imports, its module paths, its arguments) is checked as written.
  */
@@ -99,7 +99,7 @@ function asValueList(text: string): { body: string; connections: boolean } | und
       if (depth === 0) ends.push(scanner.getTokenEnd());
     }
   }
-  if (ends.length < 2) return undefined;
+  if (ends.length === 0) return undefined;
   let body = text;
   for (const end of [...ends].reverse()) body = `${body.slice(0, end)},${body.slice(end)}`;
   const probe = `const __values = [\n${body}\n];`;
@@ -107,9 +107,9 @@ function asValueList(text: string): { body: string; connections: boolean } | und
   const sf = ts.createSourceFile("values.ts", probe, ts.ScriptTarget.ES2020, true);
   const decl = (sf.statements[0] as ts.VariableStatement).declarationList.declarations[0];
   const array = decl.initializer as ts.ArrayLiteralExpression;
-  const connections =
-    array.elements.length > 0 &&
-    array.elements.every((e) => ts.isObjectLiteralExpression(e) && e.properties.some((p) => p.name !== undefined && ts.isIdentifier(p.name) && p.name.text === "kind"));
+  // Only object literals: anything else that fails to parse as statements is a syntax error to report.
+  if (!array.elements.every(ts.isObjectLiteralExpression)) return undefined;
+  const connections = array.elements.every((e) => (e as ts.ObjectLiteralExpression).properties.some((p) => p.name !== undefined && ts.isIdentifier(p.name) && p.name.text === "kind"));
   return { body, connections };
 }
 
