@@ -6,8 +6,11 @@
  *   new            → Check → Create            (preview: Check only; outputs = checked inputs, id unknown)
  *   existing       → Check → Diff → nothing    ("same": old outputs go back to the program)
  *                                 → Update     (preview: outputs = checked inputs)
- *                                 → replace    deleteBeforeReplace: Delete then Create;
- *                                              otherwise Create now, Delete the old one after the program
+ *                                 → replace    deleteBeforeReplace: first the dependents that would be
+ *                                              replaced too (see replaceDependents), then Delete, then
+ *                                              Create; otherwise Create now, Delete the old one after
+ *                                              the program
+ *   deleted as a dependent → Check (new inputs only) → Create ("replace", no Diff)
  *   not registered → Delete after the program, dependents first (only if everything else succeeded)
  *
  * Preview returns, like the real engine, the checked inputs as outputs of a create/update/replace:
@@ -15,11 +18,12 @@
  */
 import type { RunContext } from "./context";
 import type { MonitorHandler } from "./monitor";
+import { topoOrder } from "./graph";
 import { deleteAll, deleteResource, isDynamic } from "./operations";
 import type { DiffResult } from "./plugin";
-import { annotateSecrets, changedKeys, differs, markSecretOutputs, secretStrings } from "./properties";
+import { annotateSecrets, changedKeys, differs, markSecretOutputs, secretStrings, unknownValue } from "./properties";
 import { resproto, toStruct, fromStruct, type PropertyMap } from "./sdk";
-import type { ResourceSummary, StateResource } from "./types";
+import type { ResourceOp, ResourceSummary, StateResource } from "./types";
 import { makeUrn, rootStackType, urnQualifiedType, urnType } from "./urn";
 
 /** Resource options that matter to the engine, as sent in RegisterResource. */
@@ -47,10 +51,24 @@ interface StepResult {
 /** The program saw this resource fail; the failure is already recorded (avoids double reporting). */
 class StepError extends Error {}
 
+/** A dependent deleted ahead of a delete-before-replace: recreated if the program registers it again. */
+interface DeletedDependent {
+  old: StateResource;
+  /** The input keys whose replacement made it go (the unknowns its Diff answered with replaces for). */
+  keys: string[];
+}
+
 export class Deployment implements MonitorHandler {
   private readonly registered = new Set<string>();
   /** Old halves of create-before-delete replacements, with the summary line they belong to. */
   private readonly replaced = new Map<StateResource, ResourceSummary>();
+  /** Dependents deleted ahead of a delete-before-replace, by URN. */
+  private readonly deletedDependents = new Map<string, DeletedDependent>();
+  /**
+   * Summary lines opened before the program registered the resource (a dependent's Diff or Delete
+   * during another resource's delete-before-replace), taken over by its own step: one line per resource.
+   */
+  private readonly openEntries = new Map<string, ResourceSummary>();
   private readonly errorLogs: string[] = [];
   private stackOutputs: PropertyMap | undefined;
 
@@ -108,7 +126,7 @@ export class Deployment implements MonitorHandler {
     const urn = makeUrn(this.ctx.opts.stack, this.ctx.project.name, req.getParent(), type, req.getName());
     if (this.registered.has(urn)) throw new Error(`duplicate resource URN ${urn}: two resources have the same type and name`);
     this.registered.add(urn);
-    const entry = this.ctx.report(urn, type, "read");
+    const entry = this.entry(urn, type, "read");
     try {
       this.checkProvider(type, req.getProvider(), urn);
       const props = fromStruct(req.getProperties());
@@ -157,19 +175,29 @@ export class Deployment implements MonitorHandler {
    * deleted (up) or reported as deletions (preview). Only after a successful program, as in the real
    * engine (deletes are generated only once the program has completed): after a failure — of the
    * program or of any step — the program may not have registered everything it declares, so nothing
-   * is deleted or reported as deleted.
+   * is deleted or reported as deleted. Dependents deleted ahead of a delete-before-replace and not
+   * declared again are already gone (their summary line says delete).
    */
   async finish(): Promise<void> {
     if (!this.ctx.ok) return;
-    const unregistered = this.ctx.state.liveResources().filter((r) => !this.registered.has(r.urn));
+    const unregistered = this.ctx.state
+      .liveResources()
+      .filter((r) => !this.registered.has(r.urn) && !this.deletedDependents.has(r.urn));
     const pending = this.ctx.state.pendingDeletes();
     if (this.preview) {
-      for (const r of [...unregistered, ...pending.filter((p) => !this.replaced.has(p))]) {
-        this.ctx.report(r.urn, r.type, "delete");
-      }
+      for (const r of [...unregistered, ...pending.filter((p) => !this.replaced.has(p))]) this.entry(r.urn, r.type, "delete");
       return;
     }
-    await deleteAll(this.ctx, [...unregistered, ...pending], (r) => this.replaced.get(r) ?? this.ctx.report(r.urn, r.type, "delete"));
+    await deleteAll(this.ctx, [...unregistered, ...pending], (r) => this.replaced.get(r) ?? this.entry(r.urn, r.type, "delete"));
+  }
+
+  /** The resource's summary line: the one opened for it earlier in this run, else a new one. */
+  private entry(urn: string, type: string, op: ResourceOp): ResourceSummary {
+    const open = this.openEntries.get(urn);
+    if (!open) return this.ctx.report(urn, type, op);
+    this.openEntries.delete(urn);
+    open.op = op;
+    return open;
   }
 
   private goalOf(req: resproto.RegisterResourceRequest): Goal {
@@ -210,6 +238,7 @@ export class Deployment implements MonitorHandler {
     };
     if (Object.keys(goal.propertyDependencies).length > 0) r.propertyDependencies = goal.propertyDependencies;
     if (goal.deleteBeforeReplace !== undefined) r.deleteBeforeReplace = goal.deleteBeforeReplace;
+    if (goal.replaceOnChanges.length > 0) r.replaceOnChanges = goal.replaceOnChanges;
     if (goal.additionalSecretOutputs.length > 0) r.additionalSecretOutputs = goal.additionalSecretOutputs;
     if (goal.protect) r.protect = true;
     if (goal.retainOnDelete) r.retainOnDelete = true;
@@ -219,7 +248,7 @@ export class Deployment implements MonitorHandler {
   /** Components and the stack have no provider: they are recorded, keeping outputs they registered before. */
   private stepComponent(goal: Goal, req: resproto.RegisterResourceRequest): StepResult {
     const old = this.ctx.state.get(goal.urn);
-    const entry = this.ctx.report(goal.urn, goal.type, old ? "same" : "create");
+    const entry = this.entry(goal.urn, goal.type, old ? "same" : "create");
     if (req.getRemote()) {
       throw this.failed(entry, entry.op, goal.urn, new Error("remote (multi-language) components are not supported by the test engine"));
     }
@@ -242,12 +271,15 @@ export class Deployment implements MonitorHandler {
   }
 
   private async stepCustom(goal: Goal, req: resproto.RegisterResourceRequest): Promise<StepResult> {
-    const old = this.ctx.state.get(goal.urn);
-    const entry = this.ctx.report(goal.urn, goal.type, old && !old.external ? "same" : "create");
+    const recreating = this.deletedDependents.get(goal.urn);
+    const found = recreating ? undefined : this.ctx.state.get(goal.urn);
+    const old = found && !found.external ? found : undefined;
+    const entry = this.entry(goal.urn, goal.type, recreating ? "replace" : old ? "same" : "create");
     try {
       if (req.getImportid()) throw new Error("the import option is not supported by the test engine");
       this.checkProvider(goal.type, req.getProvider(), goal.urn);
-      return await this.step(goal, old && !old.external ? old : undefined, entry);
+      if (recreating) return await this.recreate(goal, recreating, entry);
+      return await this.step(goal, old, entry);
     } catch (e) {
       throw this.failed(entry, entry.op, goal.urn, e);
     }
@@ -267,10 +299,7 @@ export class Deployment implements MonitorHandler {
 
     entry.providerCalls.push("Check");
     const checked = await plugin.check(goal.urn, old?.inputs ?? {}, news);
-    if (checked.failures.length > 0) {
-      const reasons = checked.failures.map((f) => (f.property ? `${f.property}: ${f.reason}` : f.reason)).join("; ");
-      throw new Error(`check failed: ${reasons}`);
-    }
+    if (checked.failures.length > 0) throw new Error(`check failed: ${checkReasons(checked.failures)}`);
     const inputs = annotateSecrets(checked.inputs, news);
 
     if (!old) {
@@ -312,13 +341,108 @@ export class Deployment implements MonitorHandler {
 
     entry.op = "replace";
     if (old.protect) throw new Error(`it must be replaced (${[...replaces].join(", ")} changed) but it is protected`);
-    if (this.preview) return { id: "", outputs: inputs };
     const deleteBeforeReplace = goal.deleteBeforeReplace ?? diff.deleteBeforeReplace;
-    if (deleteBeforeReplace) {
-      await deleteResource(this.ctx, old, entry);
-      return this.create(goal, inputs, entry);
+    if (!deleteBeforeReplace) {
+      if (this.preview) return { id: "", outputs: inputs };
+      return this.create(goal, inputs, entry, old);
     }
-    return this.create(goal, inputs, entry, old);
+    await this.replaceDependents(old);
+    if (this.preview) return { id: "", outputs: inputs };
+    await deleteResource(this.ctx, old, entry);
+    return this.create(goal, inputs, entry);
+  }
+
+  /**
+   * A dependent deleted ahead of a delete-before-replace and registered again: as in the real engine
+   * its old inputs are void (the object is gone), so Check sees the new inputs only, then Create; no
+   * Diff. Reported as a replacement, naming the keys that forced it and the inputs that differ.
+   */
+  private async recreate(goal: Goal, deleted: DeletedDependent, entry: ResourceSummary): Promise<StepResult> {
+    const plugin = await this.ctx.plugin();
+    entry.op = "replace";
+    entry.providerCalls.push("Check");
+    const checked = await plugin.check(goal.urn, {}, goal.inputs);
+    if (checked.failures.length > 0) throw new Error(`check failed: ${checkReasons(checked.failures)}`);
+    const inputs = annotateSecrets(checked.inputs, goal.inputs);
+    const differing = changedKeys(deleted.old.inputs, inputs).filter((k) => k !== "__provider");
+    entry.changes = [...new Set([...deleted.keys, ...differing])].sort();
+    if (this.preview) return { id: "", outputs: inputs };
+    return this.create(goal, inputs, entry);
+  }
+
+  /**
+   * Before `root` is deleted for a delete-before-replace, the resources that would be replaced as a
+   * consequence are deleted first, dependents before their dependencies — the real engine's
+   * calculateDependentReplacements. Candidates are the resources of the old state that depend on
+   * `root` transitively (dependencies and property dependencies, not parents), except those this run
+   * has registered already. In state order, a candidate joins the replace set when it is a custom,
+   * non-external resource with a property dependency on a member of the set and its provider's Diff,
+   * with each such input replaced by an unknown (its replaceOnChanges applied), asks for a replacement.
+   * A plain dependsOn edge never does. In a preview nothing is deleted, but the same Diffs run and
+   * the dependents are reported (and later recreated) the same way.
+   */
+  private async replaceDependents(root: StateResource): Promise<void> {
+    const dependents = new Set([root.urn]);
+    const replaceSet = new Set([root.urn]);
+    let toReplace: Array<{ r: StateResource; keys: string[]; entry: ResourceSummary }> = [];
+    for (const r of topoOrder(this.ctx.state.liveResources())) {
+      if (r.urn === root.urn || this.registered.has(r.urn) || this.deletedDependents.has(r.urn)) continue;
+      const deps = [...r.dependencies, ...Object.values(r.propertyDependencies ?? {}).flat()];
+      if (!deps.some((d) => dependents.has(d))) continue;
+      dependents.add(r.urn);
+      if (!r.custom || r.external) continue;
+
+      const inputsForDiff: PropertyMap = { ...r.inputs };
+      let touched = false;
+      for (const [k, urns] of Object.entries(r.propertyDependencies ?? {})) {
+        if (k in r.inputs && urns.some((u) => replaceSet.has(u))) {
+          inputsForDiff[k] = unknownValue;
+          touched = true;
+        }
+      }
+      if (!touched) continue;
+
+      const entry = this.openEntries.get(r.urn) ?? this.ctx.report(r.urn, r.type, "same");
+      this.openEntries.set(r.urn, entry);
+      try {
+        if (!isDynamic(r.type)) throw new Error(`unsupported provider for ${r.type} in the test engine`);
+        const plugin = await this.ctx.plugin();
+        entry.providerCalls.push("Diff");
+        const diff = await plugin.diff(r.id, r.urn, r.outputs, inputsForDiff, r.inputs);
+        const changed = diff.changes === "none" ? [] : changedKeys(r.inputs, inputsForDiff).filter((k) => k !== "__provider");
+        const replaces = new Set(diff.replaces);
+        const onChanges = r.replaceOnChanges ?? [];
+        for (const k of changed) if (onChanges.includes("*") || onChanges.includes(k)) replaces.add(k);
+        if (replaces.size === 0) continue;
+        replaceSet.add(r.urn);
+        toReplace.push({ r, keys: [...replaces].sort(), entry });
+      } catch (e) {
+        entry.error = this.ctx.logs.scrub((e as Error).message);
+        throw new Error(`the diff of its dependent ${r.urn} failed: ${(e as Error).message}`);
+      }
+    }
+
+    // A candidate the program registered while the Diffs ran no longer depends on root (dependents
+    // wait for root's outputs): its own step decides what happens to it.
+    toReplace = toReplace.filter((d) => !this.registered.has(d.r.urn));
+    const protectedOnes = toReplace.filter((d) => d.r.protect).map((d) => d.r.urn);
+    if (protectedOnes.length > 0) {
+      throw new Error(
+        `it must be deleted before it is replaced, and so must ${protectedOnes.join(", ")}, which depend${protectedOnes.length === 1 ? "s" : ""} on it, but ${protectedOnes.length === 1 ? "it is" : "they are"} protected`,
+      );
+    }
+    for (const d of toReplace.reverse()) {
+      d.entry.op = "delete";
+      d.entry.changes = d.keys;
+      this.deletedDependents.set(d.r.urn, { old: d.r, keys: d.keys });
+      if (this.preview) continue;
+      try {
+        await deleteResource(this.ctx, d.r, d.entry);
+      } catch (e) {
+        d.entry.error = this.ctx.logs.scrub((e as Error).message);
+        throw new Error(`deleting its dependent ${d.r.urn} (to replace it after) failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Create; with `replacing`, the old resource is kept as pending-delete in the same state write. */
@@ -334,6 +458,10 @@ export class Deployment implements MonitorHandler {
     this.ctx.state.save();
     return { id: created.id, outputs };
   }
+}
+
+function checkReasons(failures: Array<{ property: string; reason: string }>): string {
+  return failures.map((f) => (f.property ? `${f.property}: ${f.reason}` : f.reason)).join("; ");
 }
 
 /**

@@ -75,6 +75,8 @@ export interface StateResource {
   dependencies: string[];
   propertyDependencies?: Record<string, string[]>;
   deleteBeforeReplace?: boolean;
+  /** The replaceOnChanges option (kept for the dependents check of a later delete-before-replace). */
+  replaceOnChanges?: string[];
   additionalSecretOutputs?: string[];
   protect?: boolean;
   retainOnDelete?: boolean;

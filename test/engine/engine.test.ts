@@ -399,6 +399,88 @@ describe("a program that fails", () => {
   });
 });
 
+describe("delete-before-replace replaces the dependents that would be replaced, first (a stack through four changes)", () => {
+  const sb = sandbox();
+  const cfg: Record<string, string> = { aContent: "alpha", dbrChain: "true" };
+  const chain = ["base", "dep", "depdep", "reader", "after"];
+  const file = (name: string) => fs.readFileSync(path.join(sb.files, name), "utf8");
+
+  test("setup: base, dep and depdep (kind from base's, dep's output), reader (content from dep's path), after (dependsOn base)", async () => {
+    const s = await run(sb, "up", cfg);
+    expectOk(s);
+    for (const n of chain) expect(byName(s, n).op).toBe("create");
+    const dep = readState(sb).resources.find((r) => r.urn === `${typePrefix}dep`)!;
+    expect(dep.propertyDependencies?.kind).toEqual([`${typePrefix}base`]);
+    const after = readState(sb).resources.find((r) => r.urn === `${typePrefix}after`)!;
+    expect(after.dependencies).toEqual([`${typePrefix}base`]);
+    expect(after.propertyDependencies).toBeUndefined();
+  });
+
+  test("preview: the same decisions (Diff with unknowns), nothing deleted", async () => {
+    const stateBefore = fs.readFileSync(sb.state, "utf8");
+    const logBefore = providerLog(sb);
+    const s = await run(sb, "preview", { ...cfg, dbrKind: "fancy" });
+    expectOk(s);
+    expectOneLineEach(s);
+    expect(byName(s, "base")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Check", "Diff"] });
+    // Deleted ahead of base, then registered again: recreated with a Check of the new inputs, no Diff.
+    expect(byName(s, "dep")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Diff", "Check"] });
+    expect(byName(s, "depdep")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Diff", "Check"] });
+    expect(byName(s, "reader").providerCalls).toEqual(["Diff", "Check", "Diff"]);
+    expect(byName(s, "after")).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+    expect(fs.readFileSync(sb.state, "utf8")).toBe(stateBefore);
+    expect(providerLog(sb)).toEqual(logBefore);
+  });
+
+  test("up: delete depdep, delete dep, delete base, create base, create dep, create depdep; reader and after stay", async () => {
+    const before = providerLog(sb).length;
+    const s = await run(sb, "up", { ...cfg, dbrKind: "fancy" });
+    expectOk(s);
+    expectOneLineEach(s);
+    expect(providerLog(sb).slice(before)).toEqual([
+      "delete depdep.txt",
+      "delete dep.txt",
+      "delete base.txt",
+      "create base.txt",
+      "create dep.txt",
+      "create depdep.txt",
+    ]);
+    expect(byName(s, "base")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Check", "Diff", "Delete", "Create"] });
+    expect(byName(s, "dep")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Diff", "Delete", "Check", "Create"] });
+    expect(byName(s, "depdep")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Diff", "Delete", "Check", "Create"] });
+    // reader's content depends on dep, but its Diff (content unknown) asks for no replacement.
+    expect(byName(s, "reader")).toMatchObject({ op: "same", providerCalls: ["Diff", "Check", "Diff"] });
+    // after depends on base through dependsOn only: never even diffed on base's account.
+    expect(byName(s, "after")).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+    expect([file("base.txt"), file("dep.txt"), file("depdep.txt")]).toEqual(["fancy:base", "fancy:dep", "fancy:depdep"]);
+    const state = readState(sb);
+    expect(state.resources.filter((r) => chain.some((n) => r.urn === `${typePrefix}${n}`))).toHaveLength(5);
+    expect(state.resources.some((r) => r.delete)).toBe(false);
+  });
+
+  test("a create-before-delete replacement leaves the dependents alone", async () => {
+    cfg.dbrKind = "fancy";
+    const before = providerLog(sb).length;
+    const s = await run(sb, "up", { ...cfg, dbrBaseName: "base2.txt", dbrBaseFixed: "false" });
+    expectOk(s);
+    expect(byName(s, "base")).toMatchObject({ op: "replace", changes: ["fixedName", "name"], providerCalls: ["Check", "Diff", "Create", "Delete"] });
+    for (const n of ["dep", "depdep", "reader", "after"]) expect(byName(s, n)).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+    expect(providerLog(sb).slice(before)).toEqual(["create base2.txt", "delete base.txt"]);
+  });
+
+  test("a deleted dependent the program no longer declares is deleted once and dropped from the state", async () => {
+    const before = providerLog(sb).length;
+    const s = await run(sb, "up", { ...cfg, dbrBaseName: "base2.txt", dbrKind: "plain", dbrDropDepdep: "true" });
+    expectOk(s);
+    expectOneLineEach(s);
+    expect(providerLog(sb).slice(before)).toEqual(["delete depdep.txt", "delete dep.txt", "delete base2.txt", "create base2.txt", "create dep.txt"]);
+    expect(byName(s, "depdep")).toMatchObject({ op: "delete", changes: ["kind"], providerCalls: ["Diff", "Delete"] });
+    expect(byName(s, "dep")).toMatchObject({ op: "replace", providerCalls: ["Diff", "Delete", "Check", "Create"] });
+    expect(readState(sb).resources.some((r) => r.urn === `${typePrefix}depdep`)).toBe(false);
+    expect(fs.existsSync(path.join(sb.files, "depdep.txt"))).toBe(false);
+  });
+});
+
 describe("changes name what differs", () => {
   test("drift in an output-only property, recorded by refresh, is named by the update that repairs it (preview and up)", async () => {
     const sb = sandbox();
