@@ -14,6 +14,7 @@ import { dockerHostCheckScript } from "../../provider/host/dockerHostScripts";
 import { UNKNOWN } from "../../provider/resources/contract";
 import { EcsHostCheckInputs, EcsHostCheckOutputs, ecsHostCheckProvider as provider } from "../../provider/resources/ecsHostCheck";
 import { ssmCommands } from "../../provider/transport/ssmScript";
+import { captureConsole, infoOnly } from "../support/consoleCapture";
 
 // EcsHostCheck end to end below the engine: check → create → read → diff → update → delete
 // through the real SSM transport, with the SSM API answered by aws-sdk-client-mock from
@@ -60,8 +61,11 @@ describe("EcsHostCheck over SSM (mocked)", () => {
       { kind: "ssm", instanceId: A, region: "us-east-1" },
       { kind: "ssm", instanceId: B, region: "us-east-1" },
     ]);
-    const { id, outs } = await provider.create(inputs);
+    const { result, log, error } = await captureConsole(() => provider.create(inputs));
+    const { id, outs } = result;
     expect(id).toMatch(/^ecs-host-check-[0-9a-f]{12}$/);
+    // What the user sees on `up`: one info line, no error.
+    expect([log, error]).toEqual([["ECS host check: 2 hosts, 7 containers, 7 published ports: consistent"], []]);
 
     const sent = ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
     expect(sent.map((s) => s.InstanceIds)).toEqual(expect.arrayContaining([[A], [B]]));
@@ -110,12 +114,15 @@ describe("EcsHostCheck over SSM (mocked)", () => {
 
   it("refresh re-runs the check: changed ports and drift are recorded, not thrown; the next up re-verifies", async () => {
     const inputs = await checked({ instanceIds: [A, B], family: "web-bridge" });
-    const { id, outs } = await provider.create(inputs);
+    const { id, outs } = await infoOnly(() => provider.create(inputs));
     expect((outs as EcsHostCheckOutputs).hostPorts.map((p) => p.hostPort)).toEqual([32768, 32769]);
 
     hosts[B] = "docker28-drift"; // task 0f9e… is gone, its rule stayed, a docker-proxy was killed
-    const read = await provider.read!(id, outs);
+    const { result: read, error } = await captureConsole(() => provider.read!(id, outs));
     const props = read.props as EcsHostCheckOutputs;
+    // Refresh tells the user about the drifted host, one line naming all its problems.
+    expect(error).toEqual([`ECS host check drift on ${B}: ${props.hosts[1].problems.join("; ")}`]);
+    expect(props.hosts[1].problems).toHaveLength(4);
     expect(read.id).toBe(id);
     expect(props.hostPorts.map((p) => p.hostPort)).toEqual([32768]);
     expect(props.consistent).toBe(false);
@@ -128,24 +135,33 @@ describe("EcsHostCheck over SSM (mocked)", () => {
     );
 
     hosts[B] = "docker28-ecs"; // repaired
-    const again = await provider.update!(id, props, inputs);
+    const { result: again, log } = await captureConsole(() => provider.update!(id, props, inputs));
     expect((again.outs as EcsHostCheckOutputs).consistent).toBe(true);
+    expect(log).toEqual(["ECS host check: 2 hosts, 2 containers, 2 published ports: consistent"]);
     expect(await provider.diff!(id, again.outs, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
   it("requireConsistent: false reports problems without failing", async () => {
     hosts[A] = "docker28-drift";
-    const { outs } = await provider.create(await checked({ instanceIds: [A], requireConsistent: false }));
-    expect((outs as EcsHostCheckOutputs).consistent).toBe(false);
-    expect((outs as EcsHostCheckOutputs).hosts[0].problems).toHaveLength(4);
+    const inputs = await checked({ instanceIds: [A], requireConsistent: false });
+    const { result, log, error } = await captureConsole(() => provider.create(inputs));
+    const outs = result.outs as EcsHostCheckOutputs;
+    expect(outs.consistent).toBe(false);
+    expect(outs.hosts[0].problems).toHaveLength(4);
+    // Not failing, so the problems reach the user as an error line, the summary as info.
+    expect(error).toEqual([`ECS host check on ${A}: ${outs.hosts[0].problems.join("; ")}`]);
+    expect(log).toEqual([`ECS host check: ${outs.summary}`]);
+    expect(outs.summary).toMatch(/: 4 problems$/);
   });
 
   it("an instance SSM cannot reach fails create, and is recorded by refresh", async () => {
     const inputs = await checked({ instanceIds: [A, B] });
-    const { id, outs } = await provider.create(inputs);
+    const { id, outs } = await infoOnly(() => provider.create(inputs));
     hosts[B] = new InvalidInstanceId({ message: "Instances not in a valid state for account", $metadata: {} });
     await expect(provider.create(inputs)).rejects.toThrow(/^ECS host check: 2 hosts, 3 containers, 2 published ports: 1 problem\n  i-0f1e2d3c4b5a69788:\n    - cannot check the host: ssm:i-0f1e2d3c4b5a69788: SendCommand for .* failed: InvalidInstanceId/);
-    const props = (await provider.read!(id, outs)).props as EcsHostCheckOutputs;
+    const { result: read, error } = await captureConsole(() => provider.read!(id, outs));
+    const props = read.props as EcsHostCheckOutputs;
+    expect(error).toEqual([expect.stringMatching(new RegExp(`^ECS host check drift on ${B}: cannot check the host: ssm:${B}: SendCommand for .* failed: InvalidInstanceId: `))]);
     expect(props.hosts[1]).toMatchObject({ host: B, consistent: false, containers: [] });
     expect(props.hosts[1].error).toMatch(/InvalidInstanceId: .*cannot take commands/);
     expect(props.hosts[0].consistent).toBe(true);
@@ -153,7 +169,7 @@ describe("EcsHostCheck over SSM (mocked)", () => {
 
   it("diff: other instances or options re-run in place; nothing replaces; delete makes no call", async () => {
     const inputs = await checked({ instanceIds: [A] });
-    const { id, outs } = await provider.create(inputs);
+    const { id, outs } = await infoOnly(() => provider.create(inputs));
     const d = (news: Record<string, unknown>) => checked(news).then((n) => provider.diff!(id, outs, n));
     expect(await d({ instanceIds: [A] })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     expect(await d({ instanceIds: [A, B] })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });

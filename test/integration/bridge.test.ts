@@ -1,5 +1,6 @@
 import { bridgeProvider, BridgeInputs, BridgeOutputs } from "../../provider/resources/bridge";
 import { parseIpAddrJson, parseIpLinkJson } from "../../provider/host/ipJson";
+import { captureConsole } from "../support/consoleCapture";
 import { makeSandbox } from "../support/sandboxFixture";
 
 // Bridge against a real kernel: a sandbox host per file, the provider's methods called
@@ -63,7 +64,8 @@ describe("Bridge on a sandbox host", () => {
     await box.sh("ip link add name br9 type bridge");
     const inputs = await checked({ name: "br9" });
     await expect(bridgeProvider.create(inputs)).rejects.toThrow(/bridge "br9" on sandbox:it-bridge-\d+-\d+: a bridge of that name already exists and is not managed by bridgelab/);
-    await bridgeProvider.delete!("br9", { ...inputs, ifindex: 0, mac: "" });
+    const { error } = await captureConsole(() => bridgeProvider.delete!("br9", { ...inputs, ifindex: 0, mac: "" }));
+    expect(error).toEqual([`bridge "br9" on sandbox:${box.name} is not ours (no bridgelab tag); left in place`]);
     expect(await link("br9")).toBeDefined();
     expect(await bridgeProvider.read!("br9", { ...inputs, ifindex: 0, mac: "" })).toEqual({ id: "", props: {} });
     await box.sh("ip link del br9");

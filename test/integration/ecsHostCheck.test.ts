@@ -1,4 +1,5 @@
 import { EcsHostCheckInputs, EcsHostCheckOutputs, ecsHostCheckProvider as provider } from "../../provider/resources/ecsHostCheck";
+import { captureConsole } from "../support/consoleCapture";
 import { useHost } from "../support/hosts";
 
 // The host check script against a real kernel: a sandbox host, first bare (no Docker daemon
@@ -15,9 +16,13 @@ describe("EcsHostCheck on a sandbox host", () => {
   };
 
   it("a bare host: each missing piece is a problem, the port range comes from the kernel", async () => {
-    const { outs } = await provider.create(await check(false));
-    const o = outs as EcsHostCheckOutputs;
+    const inputs = await check(false);
+    const { result, log, error } = await captureConsole(() => provider.create(inputs));
+    const o = result.outs as EcsHostCheckOutputs;
     expect(o.consistent).toBe(false);
+    // requireConsistent: false, so the problems reach the user as one error line, the summary as info.
+    expect(error).toEqual([`ECS host check on sandbox:${host.name}: ${o.hosts[0].problems.join("; ")}`]);
+    expect(log).toEqual(["ECS host check: 1 host, 0 containers, 0 published ports: 3 problems"]);
     const h = o.hosts[0];
     expect(h.host).toBe(`sandbox:${host.name}`);
     expect(h.bridgeAddress).toBeUndefined();
@@ -43,8 +48,11 @@ describe("EcsHostCheck on a sandbox host", () => {
       ].join("\n"),
     );
     try {
-      const { outs } = await provider.create(await check(false));
-      const h = (outs as EcsHostCheckOutputs).hosts[0];
+      const inputs = await check(false);
+      const { result, log, error } = await captureConsole(() => provider.create(inputs));
+      const h = (result.outs as EcsHostCheckOutputs).hosts[0];
+      expect(error).toEqual([`ECS host check on sandbox:${host.name}: ${h.problems.join("; ")}`]);
+      expect(log).toEqual(["ECS host check: 1 host, 0 containers, 0 published ports: 1 problem"]);
       expect(h.bridgeAddress).toBe("172.17.0.1/16");
       expect(h.dnat).toEqual([
         { chain: "DOCKER", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80, inInterface: "!docker0" },

@@ -2,6 +2,7 @@ import { helloServerCommand } from "../../provider/host/helloServer";
 import { shJoin } from "../../provider/host/quote";
 import { labProbeProvider, LabProbeInputs, LabProbeOutputs } from "../../provider/resources/labProbe";
 import { addBridge, addContainer } from "../support/handmadeContainers";
+import { captureConsole, infoOnly } from "../support/consoleCapture";
 import { TRANSPORTS, useHost } from "../support/hosts";
 
 // LabProbe against a real kernel, over both transports: br0 with two hand-made containers, an
@@ -60,12 +61,14 @@ describe.each(TRANSPORTS)("LabProbe over %s", (kind) => {
   it("every path as expected: the matrix, the summary, in about two seconds", async () => {
     const inputs = await checked({ probes: goodProbes() });
     const started = Date.now();
-    const { id, outs } = await labProbeProvider.create(inputs);
+    const { result, log } = await captureConsole(() => labProbeProvider.create(inputs));
+    const { id, outs } = result;
     expect(Date.now() - started).toBeLessThan(8000); // all probes at once, short timeouts
     expect(id).toMatch(/^probe-[0-9a-f]{12}$/);
     const o = outs as LabProbeOutputs;
     const n = goodProbes().length;
     expect(o.summary).toBe(`${n}/${n} paths as expected`);
+    expect(log).toEqual([`lab verification: ${n}/${n} paths as expected`]); // the user's info line
     expect(o.matrix.map((m) => [m.name, m.result, m.ok])).toEqual(goodProbes().map((p) => [p.name, p.expect ?? "reach", true]));
     expect(o.matrix.find((m) => m.name === "host-web")).toMatchObject({ from: "host", target: `${C1}:5000`, detail: "HTTP 200" });
     expect(o.matrix.find((m) => m.name === "c2-closed")).toMatchObject({ detail: "connection refused" });
@@ -98,14 +101,16 @@ describe.each(TRANSPORTS)("LabProbe over %s", (kind) => {
 
   it("refresh reports a path that broke as drift; the next up re-verifies and fails naming it; fixed, it passes", async () => {
     const inputs = await checked({ probes: goodProbes(), trigger: 1 });
-    const { id, outs } = await labProbeProvider.create(inputs);
+    const { id, outs } = await infoOnly(() => labProbeProvider.create(inputs));
 
     await host.sh("ip link set dev v-c1-0 down"); // c1 falls off the bridge
-    const read = await labProbeProvider.read!(id, outs);
+    const { result: read, error } = await captureConsole(() => labProbeProvider.read!(id, outs));
     expect(read.id).toBe(id);
     const drifted = read.props as LabProbeOutputs;
     const broken = drifted.matrix.filter((m) => !m.ok).map((m) => m.name);
     expect(broken).toEqual(expect.arrayContaining(["c1-gateway", "c1-c2", "host-web", "c2-web"]));
+    // Refresh tells the user which paths drifted, one line each, as create would fail naming them.
+    expect(error).toEqual(broken.map((name) => expect.stringMatching(new RegExp(`^lab verification drift: ${name}: \\S+ → \\S+ \\((ping|http|tcp)\\) expected reach but: `))));
     expect(drifted.summary).toMatch(new RegExp(`^${goodProbes().length - broken.length}/${goodProbes().length} paths as expected; not as expected: c1-gateway, c1-c2`));
 
     const d = await labProbeProvider.diff!(id, drifted, inputs);
@@ -114,8 +119,10 @@ describe.each(TRANSPORTS)("LabProbe over %s", (kind) => {
 
     await host.sh("ip link set dev v-c1-0 up");
     await host.sh(`for i in $(seq 30); do ip netns exec c1 ping -c3 -i0.2 -W1 ${GATEWAY} >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1`);
-    const fixed = (await labProbeProvider.update!(id, drifted, inputs)).outs as LabProbeOutputs;
+    const { result: again, log } = await captureConsole(() => labProbeProvider.update!(id, drifted, inputs));
+    const fixed = again.outs as LabProbeOutputs;
     expect(fixed.matrix.every((m) => m.ok)).toBe(true);
+    expect(log).toEqual([`lab verification: ${goodProbes().length}/${goodProbes().length} paths as expected`]);
     expect(await labProbeProvider.diff!(id, fixed, inputs)).toMatchObject({ changes: false });
     expect(await labProbeProvider.diff!(id, fixed, { ...inputs, trigger: 2 })).toMatchObject({ changes: true, replaces: [] });
   });

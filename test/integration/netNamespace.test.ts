@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { netNamespaceProvider, NetNamespaceInputs, NetNamespaceOutputs } from "../../provider/resources/netNamespace";
 import { parseIpLinkJson } from "../../provider/host/ipJson";
+import { captureConsole } from "../support/consoleCapture";
 import { makeSandbox } from "../support/sandboxFixture";
 
 function processAlive(pid: number): boolean {
@@ -67,7 +68,8 @@ describe("NetNamespace on a sandbox host", () => {
     await expect(netNamespaceProvider.create(await checked("theirs"))).rejects.toThrow(
       /network namespace "theirs" already exists on sandbox:it-netns-\d+-\d+ and is not managed by bridgelab .*ip netns del theirs/,
     );
-    await netNamespaceProvider.delete!("theirs", { connection: box.connection, name: "theirs", path: "/run/netns/theirs", inode: 0 });
+    const { error } = await captureConsole(() => netNamespaceProvider.delete!("theirs", { connection: box.connection, name: "theirs", path: "/run/netns/theirs", inode: 0 }));
+    expect(error).toEqual([`network namespace "theirs" on sandbox:${box.name} is not ours (no bridgelab tag); left in place`]);
     expect(await list()).toEqual(["theirs"]);
     await box.sh("ip netns del theirs");
   });

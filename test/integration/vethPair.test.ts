@@ -6,6 +6,7 @@ import { netNamespaceProvider, NetNamespaceInputs, NetNamespaceOutputs } from ".
 import { processProvider, ProcessInputs, ProcessOutputs } from "../../provider/resources/process";
 import { vethPairProvider, VethPairInputs, VethPairOutputs } from "../../provider/resources/vethPair";
 import { TRANSPORTS, useHost } from "../support/hosts";
+import { captureConsole } from "../support/consoleCapture";
 
 // VethPair against a real kernel, through each transport: seed 004's first half (two
 // "containers" on one host, first with host-side addresses, then on a bridge), drift,
@@ -251,7 +252,9 @@ describe.each(TRANSPORTS)("VethPair over %s", (kind) => {
     );
     await expect(vethPairProvider.create(await veth({ name: "vdummy", netns: "nsadopt" }))).rejects.toThrow(/"vdummy" already exists but is not a veth \(it is a bridge link\)/);
     const fake = { connection: host.connection, name: "vforeign", peerName: "cforeign", peerIfname: "cforeign", mtu: 1500, up: true, hostIfindex: 0, peerIfindex: 0, hostMac: "", peerMac: "" };
-    await vethPairProvider.delete!("vforeign", fake);
+    // Deleting it is success for the engine (the resource is gone from the stack), and the user is told why it stays.
+    const { error } = await captureConsole(() => vethPairProvider.delete!("vforeign", fake));
+    expect(error).toEqual([expect.stringMatching(/^veth "vforeign" on \S+ is not ours \(no bridgelab tag\); left in place$/)]);
     expect(await link("vforeign")).toBeDefined();
     expect(await vethPairProvider.read!("vforeign", fake)).toEqual({ id: "", props: {} });
     await host.sh("ip link del vforeign && ip link del vdummy");
