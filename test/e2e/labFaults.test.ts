@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { alive, changed, expectNothingLeft, expectVerified, ipJson, netnsList, ops, useLab } from "./labHarness";
+import { note } from "../support/notes";
 import { pluginChildren } from "../support/procTable";
 
 // Issue 7, fault injection on a whole lab (netns-lab through the test engine on a sandbox
@@ -11,7 +12,7 @@ const lab = useLab("netns-lab", "e2e-faults");
 const pids: number[] = [];
 let faults = 0;
 
-afterAll(() => console.log(`lab faults injected: ${faults}, all recovered`));
+afterAll(() => note(`lab faults injected: ${faults}, all recovered`));
 
 /** Custom resources in the engine's state file (written atomically after every operation). */
 function stateCount(): number {

@@ -8,6 +8,7 @@ import { vethPairProvider } from "../../provider/resources/vethPair";
 import type { HostConnection } from "../../provider/transport/connection";
 import { closeAllSshConnections } from "../../provider/transport/sshPool";
 import { hostSnapshot } from "../support/hostSnapshot";
+import { note } from "../support/notes";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshFaults, makeSshFaults, sessionPids } from "../support/sshFaults";
 import { SshdHost, startSshd } from "../support/sshd";
@@ -50,7 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`command timeouts injected: ${injected}, all recovered`);
+  note(`command timeouts injected: ${injected}, all recovered`);
   await closeAllSshConnections();
   await sshd?.stop();
   await box?.dispose();

@@ -3,6 +3,7 @@ import { forgetPortClaims } from "../../provider/resources/portClaims";
 import { portPublishProvider, PortPublishInputs, PortPublishOutputs } from "../../provider/resources/portPublish";
 import { useHost } from "../support/hosts";
 import { addBridge } from "../support/handmadeContainers";
+import { note } from "../support/notes";
 
 // Issue 7, part 3: 50 dynamic and 20 static PortPublish creates at once on one sandbox host
 // (each a script under the host-wide lock): no two get the same host port, every mapping's
@@ -50,7 +51,7 @@ describe(`concurrency: ${DYNAMIC} dynamic and ${STATIC} static PortPublish creat
     );
     expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     expect(created).toHaveLength(DYNAMIC + STATIC);
-    console.log(`${DYNAMIC + STATIC} parallel creates: ${Date.now() - t0} ms`);
+    note(`${DYNAMIC + STATIC} parallel creates: ${Date.now() - t0} ms`);
 
     const dyn = created.filter((o) => o.name.startsWith("dyn")).map((o) => o.hostPort);
     expect(new Set(dyn).size).toBe(DYNAMIC);
@@ -74,7 +75,7 @@ describe(`concurrency: ${DYNAMIC} dynamic and ${STATIC} static PortPublish creat
     expect(created).toHaveLength(DYNAMIC + STATIC);
     const t0 = Date.now();
     await Promise.all(created.map((o) => portPublishProvider.delete!(o.name, o)));
-    console.log(`${DYNAMIC + STATIC} parallel deletes: ${Date.now() - t0} ms`);
+    note(`${DYNAMIC + STATIC} parallel deletes: ${Date.now() - t0} ms`);
     expect(await ours()).toEqual([]);
     expect((await host.sh("iptables-save")).split("\n").filter((l) => /bridgelab/i.test(l) && !l.startsWith("#") && !l.startsWith(":"))).toEqual([]);
   });

@@ -12,6 +12,7 @@ import { vethPairProvider } from "../../provider/resources/vethPair";
 import type { HostConnection } from "../../provider/transport/connection";
 import { closeAllSshConnections } from "../../provider/transport/sshPool";
 import { HostSnapshot, hostSnapshot } from "../support/hostSnapshot";
+import { note } from "../support/notes";
 import { makeSandbox } from "../support/sandboxFixture";
 import { FaultMode, SshFaults, makeSshFaults, waitSessionGone } from "../support/sshFaults";
 import { SshdHost, startSshd } from "../support/sshd";
@@ -85,7 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const total = Object.values(injected).reduce((a, b) => a + b, 0);
-  console.log(`SSH cuts injected: ${total}, all recovered (${Object.entries(injected).map(([k, n]) => `${k} ${n}`).join(", ")})`);
+  note(`SSH cuts injected: ${total}, all recovered (${Object.entries(injected).map(([k, n]) => `${k} ${n}`).join(", ")})`);
   await closeAllSshConnections();
   await sshd?.stop();
   await box?.dispose();
