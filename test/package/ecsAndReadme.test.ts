@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { note } from "../support/notes";
 import { CodeBlock, checkBlocks, optionsOf, tsBlocks } from "./readmeBlocks";
 import {
   PackageJson,
@@ -49,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   tmp?.dispose();
-  console.log(`PACKAGE ecs/readme: ${timings.join(" · ")}`);
+  note(`timings: ${timings.join(" · ")}`);
 });
 
 describe("the examples on @pulumi/aws", () => {
@@ -107,7 +108,7 @@ describe("README.md's TypeScript blocks", () => {
     const results = checkBlocks(blocks, ws, options());
     timings.push(`README ${blocks.length} blocks ${secs(Date.now() - started)}`);
     const assumed = results.filter((r) => r.assumed.length > 0);
-    if (assumed.length) console.log(`PACKAGE README: free variables taken as any: ${assumed.map((r) => `README.md:${r.line} ${r.assumed.join(", ")}`).join("; ")}`);
+    if (assumed.length) note(`README: free variables taken as any: ${assumed.map((r) => `README.md:${r.line} ${r.assumed.join(", ")}`).join("; ")}`);
     expect(results.flatMap((r) => r.errors)).toEqual([]);
   }, SLOW);
 });

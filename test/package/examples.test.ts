@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { note } from "../support/notes";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, startSshd } from "../support/sshd";
 import {
@@ -71,7 +72,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   tmp?.dispose();
-  console.log(`PACKAGE examples: ${timings.join(" · ")}`);
+  note(`timings: ${timings.join(" · ")}`);
 });
 
 describe("the examples as shipped", () => {
@@ -106,7 +107,7 @@ describe("bridgelab installed from the tarball", () => {
     const uncovered = uncoveredInstallScripts(install);
     // bridgelab's own `prepare` script (a build, for checkouts) is listed by npm 11 too; it is not
     // run for a tarball, but users see the warning: a package.json matter, reported, not hidden here.
-    if (uncovered.includes("bridgelab")) console.warn("npm 11 lists bridgelab's own `prepare` script as an install script not covered by allowScripts");
+    if (uncovered.includes("bridgelab")) note("npm 11 lists bridgelab's own `prepare` script as an install script not covered by allowScripts");
     expect(uncovered.filter((n) => n !== "bridgelab")).toEqual([]);
     expect(fs.existsSync(path.join(ws, "node_modules", "ssh2"))).toBe(true);
   });
@@ -267,7 +268,7 @@ function lifecycle(
     expect(custom(s).filter((r) => r.op === "delete" || r.op === "refresh-gone")).toEqual([]);
     expect(traceLines(trace).filter((l) => !/"host":"outside:/.test(l)).length).toBeLessThanOrEqual(custom(s).length);
     const drift = custom(s).filter((r) => (r.changes ?? []).length > 0);
-    if (drift.length) console.log(`PACKAGE ${label}: refresh right after up recorded output changes: ${drift.map((r) => `${r.name} ${r.changes!.join(",")}`).join("; ")}`);
+    if (drift.length) note(`${label}: refresh right after up recorded output changes: ${drift.map((r) => `${r.name} ${r.changes!.join(",")}`).join("; ")}`);
   }, SLOW);
 
   it("destroy from a copy of the project at another path (the original deleted) leaves nothing on the host", async () => {

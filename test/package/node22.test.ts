@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { note } from "../support/notes";
 import { makeSandbox } from "../support/sandboxFixture";
 import { PackageJson, examplesDir, npmInstall, packTarball, readJson, runOk, secs, setStackConfig, tail, tempDir, unionOfExamples } from "./packageSupport";
 
@@ -74,7 +75,7 @@ suite(`Node 22 (${nodePackage}@${versions.node ?? "?"}) with the latest @pulumi/
   afterAll(async () => {
     await box?.dispose();
     tmp?.dispose();
-    console.log(`PACKAGE node22: ${timings.join(" · ")}`);
+    note(`timings: ${timings.join(" · ")}`);
   });
 
   it("the project runs on Node 22 with the latest @pulumi/pulumi installed, without engine warnings", async () => {
