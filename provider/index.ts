@@ -13,6 +13,7 @@ export * from "./resources/labProbe";
 export * from "./resources/portPublish";
 export * from "./resources/ecsHostCheck";
 export type { HostConnection, LocalConnection, SandboxConnection, SshConnection, SsmConnection } from "./transport/connection";
+export type { HostConnectionInput, LocalConnectionInput, SandboxConnectionInput, SshConnectionInput, SsmConnectionInput } from "./resources/connectionInput";
 export { connectionFromConfig } from "./config/connectionFromConfig";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export type { SandboxInfo } from "./sandbox/sandboxHost";

@@ -3,7 +3,7 @@ import { Container, Network } from "../provider";
 import { helloServerCommand } from "../provider/host/helloServer";
 import { tcpForwardCommand } from "../provider/host/tcpForward";
 import { connectionFromConfig } from "../provider/config/connectionFromConfig";
-import { verifyLab } from "./verification";
+import { verificationFromConfig } from "./verification";
 
 /**
  * Lab "docker-modes": Docker's network modes (seeds 001 and 002), built from namespaces:
@@ -115,7 +115,7 @@ export function dockerModes(config: pulumi.Config): Record<string, pulumi.Output
 
   const networks = [bridge, database];
   const containers = [web, backend, db, app, sidecar, hostsvc, nonet];
-  const v = verifyLab(config, connection, networks, containers);
+  const v = verificationFromConfig(config, connection, networks, containers);
   return {
     containers: pulumi.all(containers.map((c) => c.summary)).apply((s) => Object.fromEntries(s.map((c) => [c.name, c]))),
     networks: pulumi.all(networks.map((n) => n.inspect)).apply((l) => Object.fromEntries(l.map((i) => [i.Name, i]))),

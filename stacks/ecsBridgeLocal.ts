@@ -5,7 +5,7 @@ import { LocalTask, dockerPsPorts, planLocalTasks } from "../provider/ecs/localT
 import { helloServerCommand } from "../provider/host/helloServer";
 import { connectionFromConfig } from "../provider/config/connectionFromConfig";
 import { TaskDefinitionSource, loadTaskDefinition } from "./taskDefinitionConfig";
-import { verifyLab } from "./verification";
+import { verificationFromConfig } from "./verification";
 
 /**
  * Lab "ecs-bridge-local": seed 000's ECS task definitions realised on a lab host, which
@@ -110,7 +110,7 @@ export function ecsBridgeLocal(config: pulumi.Config): Record<string, pulumi.Out
       return { task: task.id, family: task.family, container, out };
     }),
   );
-  const v = verifyLab(
+  const v = verificationFromConfig(
     config,
     connection,
     [bridge],

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Container, Network } from "../provider";
 import { helloServerCommand } from "../provider/host/helloServer";
 import { connectionFromConfig } from "../provider/config/connectionFromConfig";
-import { verifyLab } from "./verification";
+import { verificationFromConfig } from "./verification";
 
 /**
  * Lab "netns-lab": the end state of seed 004 ("container networking from scratch").
@@ -68,7 +68,7 @@ export function netnsLab(config: pulumi.Config): Record<string, pulumi.Output<un
     );
   }
 
-  const v = verifyLab(config, connection, [net], containers);
+  const v = verificationFromConfig(config, connection, [net], containers);
   return {
     containers: pulumi.all(containers.map((c) => c.summary)).apply((s) => Object.fromEntries(s.map((c) => [c.name, c]))),
     networks: net.inspect.apply((i) => ({ [i.Name]: i })),

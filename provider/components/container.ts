@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "../resources/connectionInput";
 import { createHash } from "node:crypto";
 import { checkMac, normalizeMac } from "../host/mac";
 import { ANY_IP, Protocol, checkHostIp, checkHostPort, checkPort } from "../host/portChecks";
@@ -31,7 +32,7 @@ import type { AttachmentFacts, ContainerFacts, ContainerMode, PortProbe, Topolog
  */
 export interface ContainerArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** The container's name: its namespace's, its process's, and its rules' prefix. @default the resource name */
   name?: string;
   /** The network mode (see above). */

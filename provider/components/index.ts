@@ -6,3 +6,4 @@ export * from "./inspect";
 export * from "./network";
 export * from "./topology";
 export * from "./lab";
+export * from "./verifyLab";

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "../resources/connectionInput";
 import { macFromIPv4 } from "../host/mac";
 import { checkIfname } from "../host/validate";
 import { checkRuleName } from "../host/validateNetfilter";
@@ -32,7 +33,7 @@ import type { NetworkFacts } from "./topology";
  */
 export interface NetworkArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** The network's name, as `docker network ls` shows it; also names its iptables rules. @default the resource name */
   name?: string;
   /** The kernel bridge: "docker0", "br0". @default name */
@@ -87,7 +88,7 @@ export class Network extends pulumi.ComponentResource {
   readonly egressEnabled: boolean;
   readonly isolated: boolean;
   readonly icc: boolean;
-  readonly connection: pulumi.Input<HostConnection>;
+  readonly connection: pulumi.Input<HostConnectionInput>;
   readonly mtu: pulumi.Output<number>;
   readonly bridge: Bridge;
   readonly egress?: Egress;

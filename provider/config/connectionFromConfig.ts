@@ -9,8 +9,9 @@ import type { HostConnection } from "../transport/connection";
  *   bridgelab:sandbox      the name of a sandbox host on this machine (the default: "bridgelab")
  *
  * The connection is kept as an Output so a secret private key stays secret in state.
+ * `config` is the namespace to read (default "bridgelab": `bridgelab:connection`, `bridgelab:sandbox`).
  */
-export function connectionFromConfig(config: pulumi.Config): pulumi.Input<HostConnection> {
+export function connectionFromConfig(config: pulumi.Config = new pulumi.Config("bridgelab")): pulumi.Input<HostConnection> {
   const explicit = config.getSecretObject<HostConnection>("connection");
   if (explicit) return explicit;
   return { kind: "sandbox", name: config.get("sandbox") ?? "bridgelab" };

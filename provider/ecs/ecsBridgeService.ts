@@ -71,12 +71,12 @@ export class EcsBridgeService extends pulumi.ComponentResource {
     // Validated before anything registers: a refused service leaves nothing half-declared.
     const path = opts?.parent ? `${pulumi.resourceName(opts.parent)}/${name}` : name;
     const plan = planService(path, name, args);
+    const awsm = loadAws(path);
     super("bridgelab:ecs:EcsBridgeService", name, {}, opts);
     this.plan = plan;
     this.portMode = plan.portMode;
     const tags = args.tags ?? {};
     const child = { parent: this };
-    const awsm = require("@pulumi/aws") as typeof import("@pulumi/aws");
 
     // The cluster and its capacity.
     let clusterRef: pulumi.Output<string>;
@@ -307,5 +307,18 @@ export class EcsBridgeService extends pulumi.ComponentResource {
       serviceName: this.service.name,
       ...(this.url ? { url: this.url } : {}),
     });
+  }
+}
+
+/** @pulumi/aws, an optional peer dependency: only EcsBridgeService needs it, and then says so. */
+function loadAws(path: string): typeof import("@pulumi/aws") {
+  try {
+    return require("@pulumi/aws") as typeof import("@pulumi/aws");
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === "MODULE_NOT_FOUND" && String(err.message).includes("'@pulumi/aws'")) {
+      throw new Error(`EcsBridgeService [${path}] needs @pulumi/aws, an optional peer dependency of bridgelab: install it in the project (\`npm install @pulumi/aws@^7\`)`);
+    }
+    throw e;
   }
 }

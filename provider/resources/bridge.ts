@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { BridgeSpec, bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, bridgeUpdateScript } from "../host/bridgeScripts";
 import { globalCidrs, isAdminUp, parseIpAddrJson, parseIpLinkJson } from "../host/ipJson";
 import { EXIT_EXISTS } from "../host/script";
@@ -20,7 +21,7 @@ import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./c
  */
 export interface BridgeArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** Kernel interface name, 1–15 bytes. @default the resource name */
   name?: pulumi.Input<string>;
   /** The bridge's own address in CIDR form; it is the gateway of the subnet, e.g. "172.18.0.1/16". */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { IsolationSpec, isolationCreateScript, isolationDeleteScript, isolationReadScript, isolationRules, isolationTag, isolationUpdateScript } from "../host/isolationScripts";
 import { shJoin } from "../host/quote";
 import { ownedRuleArgs } from "../host/ruleSet";
@@ -39,7 +40,7 @@ import { onHostLocked } from "./hostLock";
  */
 export interface BridgeIsolationArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** The bridge, e.g. "br-a"; it names the rules (`bridgelab:v1:isolation:br-a`), so one BridgeIsolation per bridge and host. */
   bridge: pulumi.Input<string>;
   /** Cannot reach, nor be reached from, other isolated bridges. Bridges that are not isolated (and the outside) are not affected. @default true */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { createHash } from "node:crypto";
 import { ContainerReport, DockerHostReport, HostPortMapping, dockerHostCheckScript, parseDockerHostCheck } from "../host/dockerHostScripts";
 import { checkIfname } from "../host/validate";
@@ -37,7 +38,7 @@ export interface EcsHostCheckArgs {
   /** AWS profile for `instanceIds`. @default the AWS SDK's chain (AWS_PROFILE, else "default") */
   profile?: pulumi.Input<string>;
   /** Hosts as full connections instead (any kind: ssm, ssh, a sandbox lab host). Give this or `instanceIds`. */
-  connections?: pulumi.Input<pulumi.Input<HostConnection>[]>;
+  connections?: pulumi.Input<pulumi.Input<HostConnectionInput>[]>;
   /** List only the containers of this task definition family (the verdict still covers every container). @default every container */
   family?: pulumi.Input<string>;
   /** The bridge whose address is reported. @default "docker0" */

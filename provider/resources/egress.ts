@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { EgressSpec, egressCreateScript, egressDeleteScript, egressReadScript, egressRule, egressUpdateScript } from "../host/egressScripts";
 import { shJoin } from "../host/quote";
 import { ownedRuleArgs } from "../host/ruleSet";
@@ -26,7 +27,7 @@ import { onHostLocked } from "./hostLock";
  */
 export interface EgressArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** NAME in the rule's tag `bridgelab:v1:egress:NAME`; unique per host. @default the resource name */
   name?: pulumi.Input<string>;
   /** The bridge whose containers get out, e.g. "br0". Traffic that stays on it is not NATed. */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { createHash } from "node:crypto";
 import {
   FROM_OUTSIDE,
@@ -38,7 +39,7 @@ import { connectionFailures, connectionIdentity, isUnknown, onHost } from "./con
  */
 export interface LabProbeArgs {
   /** The host to probe on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** The paths to verify. */
   probes: pulumi.Input<pulumi.Input<ProbeArgs>[]>;
   /** Any value; changing it re-runs the probes on the next `up` (e.g. a timestamp or a version). */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { netnsConvergeScript, netnsCreateScript, netnsDeleteScript, netnsReadScript } from "../host/netnsScripts";
 import { parseIpLinkJson } from "../host/ipJson";
 import { EXIT_EXISTS } from "../host/script";
@@ -18,7 +19,7 @@ import { connectionFailures, diffFields, failures, onHost } from "./contract";
  */
 export interface NetNamespaceArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** Name under /run/netns. @default the resource name */
   name?: pulumi.Input<string>;
 }

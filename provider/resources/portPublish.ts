@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { ANY_IP, Protocol, checkContainerIp, checkHostIp, checkHostPort, checkPort, checkProtocol, insideSubnet } from "../host/portChecks";
 import {
   EXIT_ALLOCATED,
@@ -49,7 +50,7 @@ import { claimStaticPort } from "./portClaims";
  */
 export interface PortPublishArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** NAME in the rules' tag `bridgelab:v1:publish:NAME`; unique per host. @default the resource name */
   name?: pulumi.Input<string>;
   /** @default "tcp" */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { ProcessSpec, logPath, pidPath, processCreateScript, processDeleteScript, processReadScript } from "../host/processScripts";
 import { splitSections } from "../host/sections";
 import { Problem, checkNetnsName } from "../host/validate";
@@ -19,7 +20,7 @@ import { connectionFailures, diffFields, failures, onHost } from "./contract";
  */
 export interface ProcessArgs {
   /** The host to run on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** Names the pid and log files under /run/bridgelab/proc; unique per host. @default the resource name */
   name?: pulumi.Input<string>;
   /** The NetNamespace to run in. @default none: the host's own network namespace */

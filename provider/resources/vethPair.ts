@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostConnectionInput } from "./connectionInput";
 import { globalCidrs, isAdminUp, parseIpAddrJson } from "../host/ipJson";
 import { checkMac, macFromIPv4, normalizeMac } from "../host/mac";
 import { EXIT_EXISTS } from "../host/script";
@@ -30,7 +31,7 @@ import { claimHostSubnet, releaseHostSubnet } from "./vethRoutes";
  */
 export interface VethPairArgs {
   /** The host to build on. */
-  connection: pulumi.Input<HostConnection>;
+  connection: pulumi.Input<HostConnectionInput>;
   /** The host end's interface name, 1–15 bytes. @default the resource name */
   name?: pulumi.Input<string>;
   /**

@@ -104,11 +104,8 @@ describe("the examples as shipped", () => {
 
 describe("bridgelab installed from the tarball", () => {
   it("npm install runs no dependency's install script: the examples' allowScripts covers ssh2, cpu-features and protobufjs", () => {
-    const uncovered = uncoveredInstallScripts(install);
-    // bridgelab's own `prepare` script (a build, for checkouts) is listed by npm 11 too; it is not
-    // run for a tarball, but users see the warning: a package.json matter, reported, not hidden here.
-    if (uncovered.includes("bridgelab")) note("npm 11 lists bridgelab's own `prepare` script as an install script not covered by allowScripts");
-    expect(uncovered.filter((n) => n !== "bridgelab")).toEqual([]);
+    // bridgelab itself has none (it is built by `prepack`, before the tarball is made).
+    expect(uncoveredInstallScripts(install)).toEqual([]);
     expect(fs.existsSync(path.join(ws, "node_modules", "ssh2"))).toBe(true);
   });
 
@@ -138,12 +135,8 @@ describe("bridgelab installed from the tarball", () => {
     const r = await run(process.execPath, ["-e", script], { cwd: ws, env: userEnv() });
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    if (lines[0].startsWith("REQUIRE ")) {
-      expect(lines[0]).toMatch(/@pulumi\/aws/);
-    } else {
-      expect(lines[0]).toMatch(/^LOADED [1-9]/);
-      expect(lines[1]).toMatch(/^CONSTRUCT .*@pulumi\/aws/);
-    }
+    expect(lines[0]).toMatch(/^LOADED [1-9]/);
+    expect(lines[1]).toBe("CONSTRUCT EcsBridgeService [web] needs @pulumi/aws, an optional peer dependency of bridgelab: install it in the project (`npm install @pulumi/aws@^7`)");
   });
 
   it("npx bridgelab new makes a project from each example: renamed after DIR, depending on the given bridgelab, config namespace renamed", async () => {

@@ -97,7 +97,7 @@ export function tempDir(prefix: string): { dir: string; dispose: () => void } {
 
 /**
  * `npm pack` of the repository into `dest`: the tarball users install. dist/ is current (jest's
- * globalSetup builds it), so the `prepare` build is skipped. Returns the tarball's path.
+ * globalSetup builds it), so the `prepack` build is skipped. Returns the tarball's path.
  */
 export async function packTarball(dest: string): Promise<string> {
   const r = await runOk("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dest], { cwd: repo });
