@@ -481,6 +481,39 @@ describe("delete-before-replace replaces the dependents that would be replaced, 
   });
 });
 
+describe("delete-before-replace: a protected dependent, and replaceOnChanges", () => {
+  const sb = sandbox();
+  const cfg: Record<string, string> = { aContent: "alpha", dbrChain: "true", dbrProtectDep: "true", dbrReaderReplace: "true" };
+
+  test("a protected dependent stops the replacement before anything is deleted", async () => {
+    expectOk(await run(sb, "up", cfg));
+    const logBefore = providerLog(sb);
+    const stateBefore = fs.readFileSync(sb.state, "utf8");
+    const s = await run(sb, "up", { ...cfg, dbrKind: "fancy" });
+    expect(s).toMatchObject({ ok: false, previewFailed: true });
+    expect(s.error).toContain(`${typePrefix}base`);
+    expect(s.error).toContain(`so must ${typePrefix}dep, which depends on it, but it is protected`);
+    expect(providerLog(sb)).toEqual(logBefore);
+    expect(fs.readFileSync(sb.state, "utf8")).toBe(stateBefore);
+  });
+
+  test("replaceOnChanges counts in the dependents' Diff: reader goes too", async () => {
+    delete cfg.dbrProtectDep;
+    expectOk(await run(sb, "up", cfg)); // protect is lifted in the state first: it is the old state's that counts
+    const before = providerLog(sb).length;
+    const s = await run(sb, "up", { ...cfg, dbrKind: "fancy" });
+    expectOk(s);
+    const log = providerLog(sb).slice(before);
+    expect(log.slice(0, 5).sort()).toEqual(["delete base.txt", "delete dep.txt", "delete depdep.txt", "delete reader.txt", "create base.txt"].sort());
+    expect(log.slice(2, 5)).toEqual(["delete dep.txt", "delete base.txt", "create base.txt"]);
+    expect(log.slice(5, 6)).toEqual(["create dep.txt"]);
+    expect(log.slice(6).sort()).toEqual(["create depdep.txt", "create reader.txt"]);
+    // reader's provider asks for no replacement (content changes in place): its replaceOnChanges does.
+    expect(byName(s, "reader")).toMatchObject({ op: "replace", changes: ["content"], providerCalls: ["Diff", "Delete", "Check", "Create"] });
+    expect(byName(s, "after")).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+  });
+});
+
 describe("changes name what differs", () => {
   test("drift in an output-only property, recorded by refresh, is named by the update that repairs it (preview and up)", async () => {
     const sb = sandbox();
