@@ -577,6 +577,8 @@ function markdown(meta: Record<string, unknown>, variants: Variant[], samples: S
   prow("plugin: modules loaded (count)", (s) => s.plugin?.modules, (x) => (Number.isFinite(x) ? String(Math.round(x)) : "–"));
   lines.push(
     "",
+    "Wall times on a shared machine swing with its other load (load average in the first line); CPU times swing less: the runner's and the plugin's own (process.cpuUsage at exit, bench/probe.js) and this process's during the run (the engine: gRPC server, state, the plugin client). Rounds rotate the variants, so drift in load spreads over all of them; \"round by round\" ratios pair the runs of one round.",
+    "",
     "Module loading is self time per package: reading, compiling (ts-node's compile included, for .ts files) and running a module's top level, minus the modules it requires meanwhile, which count for their own package; resolving paths counts for the requiring module. bridgelab: files outside node_modules other than the program (before: provider/*.ts through ts-node in the runner, the build in the plugin; after: dist/). The runner and the plugin run at the same time on 2 cores.",
     "",
   );
