@@ -111,7 +111,11 @@ export async function engineCommand(argv: string[]): Promise<number> {
     config: opts.config,
     secretConfig: opts.secretConfig,
     skipPreview: opts.skipPreview,
-    onLog: (line) => process.stderr.write(`${tty ? line : stripAnsi(line)}\n`),
+    // Errors are printed once, at the end of the report; the log shows the rest as it happens.
+    onLog: (line) => {
+      if (!opts.json && line.startsWith("error: ")) return;
+      process.stderr.write(`${tty ? line : stripAnsi(line)}\n`);
+    },
   });
   if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
   else process.stdout.write(formatSummary(summary));

@@ -34,11 +34,12 @@ function shown(r: ResourceSummary, op: EngineSummary["op"]): boolean {
   return r.op !== "same" || !!r.error;
 }
 
-export function formatSummary(s: EngineSummary): string {
+export function formatSummary(s: EngineSummary, options: { outputs?: boolean } = {}): string {
   const lines: string[] = [];
   const listed = s.resources.filter((r) => shown(r, s.op));
   const rest = s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !listed.includes(r));
-  const verb = s.op === "preview" ? "Previewed" : "Resources";
+  // A failed preview of an up changed nothing: say so, and show what it would have done.
+  const verb = s.op === "preview" || s.previewFailed ? "Previewed" : "Resources";
   lines.push(`${verb}:`);
   const typeWidth = Math.max(0, ...listed.map((r) => shortType(r.type).length));
   const nameWidth = Math.max(0, ...listed.map((r) => r.name.length));
@@ -49,14 +50,26 @@ export function formatSummary(s: EngineSummary): string {
     lines.push(`  ${(marks[r.op] ?? "?").padEnd(2)} ${op.padEnd(8)} ${shortType(r.type).padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}${changes}${failed}`.trimEnd());
   }
   if (rest.length > 0) lines.push(`  ${rest.length} ${s.op === "refresh" ? "as recorded" : "unchanged"}`);
-  if (s.resources.length === 0) lines.push("  (none)");
+  if (s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length === 0) lines.push("  (none)");
   const outputs = Object.entries(s.outputs ?? {});
-  if (outputs.length > 0 && s.op !== "destroy") {
+  if (outputs.length > 0 && s.op !== "destroy" && options.outputs !== false) {
     lines.push("Outputs:");
     for (const [k, v] of outputs) lines.push(`  ${k}: ${oneLine(v)}`);
   }
-  if (!s.ok) lines.push(`error: ${s.error ?? "the run failed"}`);
+  if (!s.ok) lines.push(`error: ${readableError(s.error ?? "the run failed")}`);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * An error as a person reads it: a program's stack frames (`    at …`, Node's and the runner's)
+ * left out unless BRIDGELAB_DEBUG is set (the --json summary keeps them), terminal colours out.
+ */
+export function readableError(text: string, debug = !!process.env.BRIDGELAB_DEBUG): string {
+  // eslint-disable-next-line no-control-regex
+  const plain = text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
+  if (debug) return plain;
+  const kept = plain.split("\n").filter((l) => !/^\s+at \S/.test(l));
+  return kept.join("\n");
 }
 
 /** A value as one line of JSON, cut at 160 characters (the whole is in --json and in the state). */

@@ -6,7 +6,8 @@ import { automationPlan, runAutomation } from "./automation";
 import { chooseEngine, findPulumi } from "./engineChoice";
 import { findVerifications, formatVerification } from "./labReport";
 import { type CommandSpec, UsageError, keyValues, list, nearest, parseCommand, str } from "./args";
-import { defaultStackOf, stackFiles } from "./engineCommand";
+import { defaultStackOf, stackFiles, stripAnsi } from "./engineCommand";
+import { formatSummary } from "./engineReport";
 import { packageRoot } from "./packageInfo";
 
 export const LAB_USAGE = `usage:
@@ -190,11 +191,13 @@ async function runBundled(verb: "up" | "down", opts: LabOptions, config: Record<
     stack: opts.stack,
     stateFile,
     config,
-    onLog: (l) => console.error(l),
+    onLog: (l) => {
+      if (!l.startsWith("error: ")) console.error(process.stderr.isTTY ? l : stripAnsi(l));
+    },
   });
-  for (const r of summary.resources) console.error(`  ${r.op.padEnd(8)} ${r.type.replace("pulumi-nodejs:dynamic/", "")} ${r.name}${r.error ? `: ${r.error}` : ""}`);
+  process.stderr.write(formatSummary(summary, { outputs: false }));
   if (!summary.ok) {
-    console.error(`bridgelab ${verb} failed (bundled engine, state ${stateFile}): ${summary.error}`);
+    console.error(`bridgelab ${verb} failed (bundled engine, state ${stateFile})`);
     if (verb === "down") console.error(`the sandbox host is kept; \`npx bridgelab sandbox delete ${opts.sandbox}\` removes it and everything in it`);
     return undefined;
   }
