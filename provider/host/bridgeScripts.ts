@@ -1,16 +1,19 @@
+import { Owner, aliasOwnerLines, forgetOwnerLines, ownerTag, recordOwnerLines } from "./owner";
 import { sectionMarker as mark } from "./sections";
 import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./script";
-import { tagFor } from "./tags";
 
 /**
- * Scripts for a Linux bridge. Values must have passed the checks in validate.ts.
+ * Scripts for a Linux bridge. Values must have passed the checks in validate.ts. The bridge's
+ * alias names its owner (owner.ts), whose URN is kept in /run/bridgelab/owners/ID:
  *
  *   ip link add name br0 mtu 1500 type bridge stp_state 0
- *   ip link set dev br0 alias bridgelab:v1:bridge
+ *   ip link set dev br0 alias bridgelab:v2:bridge:1a2b3c4d
  *   ip addr add 172.18.0.1/16 dev br0
  *   ip link set dev br0 up
+ *
+ * Without an owner (state of bridgelab 0.1) the tag is 0.1's `bridgelab:v1:bridge`.
  */
-const TAG = tagFor("bridge");
+const KIND = "bridge";
 
 export interface BridgeSpec {
   name: string;
@@ -18,10 +21,12 @@ export interface BridgeSpec {
   address?: string;
   mtu: number;
   up: boolean;
+  /** Who made it; absent for state of bridgelab 0.1. */
+  owner?: Owner;
 }
 
-function ours(name: string): string {
-  return `ip -j link show dev ${name} 2>/dev/null | grep -qF '"ifalias":"${TAG}"'`;
+function ours(name: string, owner: Owner | undefined): string {
+  return `ip -j link show dev ${name} 2>/dev/null | grep -qF '"ifalias":"${ownerTag(KIND, owner)}"'`;
 }
 
 function readBack(name: string): string[] {
@@ -33,15 +38,17 @@ function readBack(name: string): string[] {
  * EXIT_EXISTS: the caller adopts it only if it is a bridge carrying our tag.
  */
 export function bridgeCreateScript(b: BridgeSpec): string {
+  const undo = [`ip link del dev ${b.name}`, ...forgetOwnerLines(b.owner)].join("; ");
   return script([
     "set -u",
-    `if ip link show dev ${b.name} >/dev/null 2>&1; then ${mark("exists")}; ip -j -d link show dev ${b.name}; exit ${EXIT_EXISTS}; fi`,
+    `if ip link show dev ${b.name} >/dev/null 2>&1; then ${mark("exists")}; ip -j -d link show dev ${b.name}; ${aliasOwnerLines(`ip -j link show dev ${b.name}`).join("; ")}; exit ${EXIT_EXISTS}; fi`,
     "set -e",
     holdSignals(),
     // Arm the undo only after our own `ip link add` succeeded: never delete someone else's link.
     ["ip", "link", "add", "name", b.name, "mtu", String(b.mtu), "type", "bridge", "stp_state", "0"],
-    armUndo(["ip", "link", "del", "dev", b.name], { afterHold: true }),
-    ["ip", "link", "set", "dev", b.name, "alias", TAG],
+    armUndo(undo, { afterHold: true }),
+    ["ip", "link", "set", "dev", b.name, "alias", ownerTag(KIND, b.owner)],
+    ...recordOwnerLines(b.owner),
     ...(b.address ? [["ip", "addr", "add", b.address, "dev", b.name]] : []),
     ["ip", "link", "set", "dev", b.name, b.up ? "up" : "down"],
     disarm(),
@@ -55,6 +62,12 @@ export function bridgeCreateScript(b: BridgeSpec): string {
  */
 export function bridgeUpdateScript(from: BridgeSpec, to: BridgeSpec): string {
   const lines: Line[] = ["set -e"];
+  // A new owner (0.1's state taken over by 0.2, or a resource renamed with an alias): re-tag.
+  if (ownerTag(KIND, from.owner) !== ownerTag(KIND, to.owner)) {
+    lines.push(["ip", "link", "set", "dev", to.name, "alias", ownerTag(KIND, to.owner)], ...forgetOwnerLines(from.owner));
+  }
+  // Always re-recorded: a create cut between the alias and the record left none.
+  lines.push(...recordOwnerLines(to.owner));
   if (from.mtu !== to.mtu) lines.push(["ip", "link", "set", "dev", to.name, "mtu", String(to.mtu)]);
   if (from.address !== to.address) {
     if (from.address) lines.push(`ip addr del ${from.address} dev ${to.name} 2>/dev/null || true`);
@@ -66,14 +79,19 @@ export function bridgeUpdateScript(from: BridgeSpec, to: BridgeSpec): string {
   return script(lines);
 }
 
-export function bridgeReadScript(name: string): string {
-  return script([`if ! ${ours(name)}; then ${mark("gone")}; exit 0; fi`, ...readBack(name)]);
+/** What is there: "gone" when NAME is missing or not this owner's. */
+export function bridgeReadScript(name: string, owner: Owner | undefined): string {
+  return script([`if ! ${ours(name, owner)}; then ${mark("gone")}; exit 0; fi`, ...readBack(name)]);
 }
 
-/** Idempotent: a missing bridge prints nothing; a foreign link of that name is left alone. */
-export function bridgeDeleteScript(name: string): string {
+/**
+ * Idempotent: a missing bridge prints nothing; a link of that name that is not this owner's is
+ * left alone and reported under "foreign" (its alias, and its owner's record under "owner").
+ */
+export function bridgeDeleteScript(name: string, owner: Owner | undefined): string {
   return script([
-    `if ${ours(name)}; then ip link del dev ${name}; ${mark("deleted")}`,
-    `elif ip link show dev ${name} >/dev/null 2>&1; then ${mark("foreign")}; fi`,
+    `if ${ours(name, owner)}; then ip link del dev ${name}; ${[...forgetOwnerLines(owner), mark("deleted")].join("; ")}`,
+    `elif ip link show dev ${name} >/dev/null 2>&1; then ${mark("foreign")}; ip -j link show dev ${name}; ${aliasOwnerLines(`ip -j link show dev ${name}`).join("; ")}`,
+    `else ${[...forgetOwnerLines(owner), ":"].join("; ")}; fi`,
   ]);
 }

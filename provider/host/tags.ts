@@ -7,6 +7,8 @@
  *   network namespaces:      ip -n netns0 link set lo alias bridgelab:v1:netns
  */
 export const TAG_PREFIX = "bridgelab:v1:";
+/** bridgelab 0.2's tags name their owner: `bridgelab:v2:KIND[:NAME]:OWNERID` (owner.ts). */
+export const TAG_PREFIX_V2 = "bridgelab:v2:";
 export type TagKind = "bridge" | "netns" | "veth";
 
 export function tagFor(kind: TagKind): string {

@@ -4,12 +4,13 @@ import { BridgeSpec, bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, b
 import { globalCidrs, isAdminUp, parseIpAddrJson, parseIpLinkJson } from "../host/ipJson";
 import { EXIT_EXISTS } from "../host/script";
 import { splitSections } from "../host/sections";
-import { tagFor } from "../host/tags";
+import { foreignOwnerMessage, ownerPhrase, ownerTag } from "../host/owner";
 import { checkIfname, checkInterfaceCidr, checkMtu, normalizeCidr, subnetOf } from "../host/validate";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, isUnknown, onHost } from "./contract";
+import { connectionFailures, diffFields, failures, isUnknown, onHost, ownerFailures, ownerOfProps } from "./contract";
+import { ownerInput } from "./ownerInput";
 
 /**
  * A Linux bridge: the virtual switch containers' veths plug into, and their gateway.
@@ -32,8 +33,10 @@ export interface BridgeArgs {
   up?: pulumi.Input<boolean>;
 }
 
-export interface BridgeInputs extends BridgeSpec {
+export interface BridgeInputs extends Omit<BridgeSpec, "owner"> {
   connection: HostConnection;
+  /** The resource's URN (set by the Bridge class): the owner its tag names. Absent in state of bridgelab 0.1. */
+  owner?: string;
 }
 
 export interface BridgeOutputs extends BridgeInputs {
@@ -47,7 +50,7 @@ export interface BridgeOutputs extends BridgeInputs {
 const describe = (name: string) => `bridge "${name}"`;
 
 function specOf(i: BridgeInputs | BridgeOutputs): BridgeSpec {
-  return { name: i.name, address: i.address, mtu: i.mtu, up: i.up };
+  return { name: i.name, address: i.address, mtu: i.mtu, up: i.up, owner: ownerOfProps(i) };
 }
 
 /** What the host holds, from the link and addr sections of a script's output. */
@@ -60,6 +63,7 @@ function observed(inputs: BridgeInputs, stdout: string): BridgeOutputs {
   const address = inputs.address && addrs.includes(inputs.address) ? inputs.address : addrs[0];
   const outs: BridgeOutputs = {
     connection: inputs.connection,
+    ...(inputs.owner ? { owner: inputs.owner } : {}),
     name: link.ifname,
     mtu: link.mtu,
     up: isAdminUp(link),
@@ -81,8 +85,10 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
       mtu: news.mtu ?? 1500,
       up: news.up ?? true,
     };
+    if (news.owner !== undefined) inputs.owner = news.owner;
     const problems = [
       ...connectionFailures(inputs.connection),
+      ...ownerFailures(news.owner),
       ...failures([
         ["name", inputs.name, checkIfname],
         ["mtu", inputs.mtu, checkMtu],
@@ -96,30 +102,31 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    return diffFields(olds, news, { replace: ["name"], update: ["address", "mtu", "up"] });
+    return diffFields(olds, news, { replace: ["name"], update: ["address", "mtu", "up", "owner"] });
   },
 
   /**
    * All-or-nothing: the script deletes the bridge if a later step fails. Idempotent: a bridge
-   * of ours left by an interrupted create is adopted and brought to the declared state.
+   * this same resource made (a create cut short) is adopted and brought to the declared state;
+   * one of another owner, of bridgelab 0.1 or of nobody is refused, naming whose it is.
    */
   async create(inputs: BridgeInputs) {
     const what = describe(inputs.name);
+    const spec = specOf(inputs);
     return onHost(inputs.connection, async (t) => {
-      let r = await t.run(bridgeCreateScript(specOf(inputs)));
+      let r = await t.run(bridgeCreateScript(spec));
       if (r.code === EXIT_EXISTS) {
-        const link = parseIpLinkJson(splitSections(r.stdout).exists ?? "")[0];
+        const s = splitSections(r.stdout);
+        const link = parseIpLinkJson(s.exists ?? "")[0];
         if (link?.kind !== "bridge") {
           throw new Error(`${what} on ${t.label}: "${inputs.name}" already exists but is not a bridge (it is a ${link?.kind ?? "plain"} link)`);
         }
-        if (link.ifalias !== tagFor("bridge")) {
-          throw new Error(
-            `${what} on ${t.label}: a bridge of that name already exists and is not managed by bridgelab ` +
-              `(no alias ${tagFor("bridge")}); delete it with \`ip link del ${inputs.name}\` or choose another name`,
-          );
+        if (link.ifalias !== ownerTag("bridge", spec.owner)) {
+          const hint = link.ifalias ? "" : ` (delete it with \`ip link del ${inputs.name}\` if nothing uses it)`;
+          throw new Error(foreignOwnerMessage(`${what} on ${t.label}: a bridge of that name already exists and`, link.ifalias, s.owner) + hint);
         }
-        const current: BridgeSpec = { name: link.ifname, mtu: link.mtu, up: isAdminUp(link) };
-        r = await runChecked(t, bridgeUpdateScript(current, specOf(inputs)), what);
+        const current: BridgeSpec = { name: link.ifname, mtu: link.mtu, up: isAdminUp(link), owner: spec.owner };
+        r = await runChecked(t, bridgeUpdateScript(current, spec), what);
       } else if (r.code !== 0) {
         throw new CommandError(t.label, r, what);
       }
@@ -127,18 +134,18 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** Reports what is really there; a bridge deleted by hand (or not ours any more) is gone. */
+  /** Reports what is really there; a bridge deleted by hand (or no longer this owner's) is gone. */
   async read(id, props: BridgeOutputs) {
     return onHost(props.connection, async (t) => {
-      const r = await runChecked(t, bridgeReadScript(props.name), describe(props.name));
+      const r = await runChecked(t, bridgeReadScript(props.name, ownerOfProps(props)), describe(props.name));
       if ("gone" in splitSections(r.stdout)) return { id: "", props: {} };
       return { id, props: observed(props, r.stdout) };
     });
   },
 
-  /** MTU, address and up/down change in place, in one round trip. */
+  /** MTU, address, up/down and the owner's tag change in place, in one round trip. */
   async update(_id, olds: BridgeOutputs, news: BridgeInputs) {
-    const hostChanged = (["address", "mtu", "up"] as const).some((k) => olds[k] !== news[k]);
+    const hostChanged = (["address", "mtu", "up", "owner"] as const).some((k) => olds[k] !== news[k]);
     if (!hostChanged) return { outs: { ...olds, connection: news.connection } };
     return onHost(news.connection, async (t) => {
       const r = await runChecked(t, bridgeUpdateScript(specOf(olds), specOf(news)), describe(news.name));
@@ -146,12 +153,14 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** Idempotent: a missing bridge is success; a link that is not ours is left in place. */
+  /** Idempotent: a missing bridge is success; a link that is not this owner's is left in place. */
   async delete(_id, props: BridgeOutputs) {
     await onHost(props.connection, async (t) => {
-      const r = await runChecked(t, bridgeDeleteScript(props.name), describe(props.name));
-      if ("foreign" in splitSections(r.stdout)) {
-        console.error(`${describe(props.name)} on ${t.label} is not ours (no bridgelab tag); left in place`);
+      const r = await runChecked(t, bridgeDeleteScript(props.name, ownerOfProps(props)), describe(props.name));
+      const s = splitSections(r.stdout);
+      if ("foreign" in s) {
+        const link = parseIpLinkJson(s.foreign ?? "")[0];
+        console.error(`${describe(props.name)} on ${t.label} is not this resource's, so it is left in place: it ${ownerPhrase(link?.ifalias, s.owner)}`);
       }
     });
   },
@@ -171,7 +180,17 @@ export class Bridge extends pulumi.dynamic.Resource {
     super(
       lazyProvider("bridgeProvider"),
       name,
-      { name: args.name ?? name, connection: args.connection, address: args.address, mtu: args.mtu, up: args.up, ifindex: undefined, mac: undefined, subnet: undefined },
+      {
+        name: args.name ?? name,
+        connection: args.connection,
+        owner: ownerInput("Bridge", name, opts),
+        address: args.address,
+        mtu: args.mtu,
+        up: args.up,
+        ifindex: undefined,
+        mac: undefined,
+        subnet: undefined,
+      },
       opts,
       "bridgelab",
       "Bridge",

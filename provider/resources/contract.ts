@@ -4,6 +4,7 @@ import type { HostConnection } from "../transport/connection";
 import { recordHandles, traced } from "../transport/trace";
 import type { Transport } from "../transport/types";
 import type { Problem } from "../host/validate";
+import { Owner, checkOwner, ownerOf } from "../host/owner";
 
 /**
  * Helpers every resource shares: unknowns at preview, check failures, field-wise diff and
@@ -34,6 +35,18 @@ export function failures(checks: Array<[field: string, value: unknown, check: (f
 export function connectionFailures(c: unknown): pulumi.dynamic.CheckFailure[] {
   if (isUnknown(c)) return [];
   return checkConnection(c).map((reason) => ({ property: "connection", reason }));
+}
+
+/** The `owner` input's check failure, if any (undefined is fine: state of bridgelab 0.1). */
+export function ownerFailures(v: unknown): pulumi.dynamic.CheckFailure[] {
+  if (isUnknown(v)) return [];
+  const reason = checkOwner("owner", v);
+  return reason ? [{ property: "owner", reason }] : [];
+}
+
+/** The owner of a resource's stored or checked inputs (undefined for state of bridgelab 0.1). */
+export function ownerOfProps(props: { owner?: string }): Owner | undefined {
+  return ownerOf(props.owner);
 }
 
 /**

@@ -57,7 +57,7 @@ describe("stack basic through the test engine and the real plugin", () => {
     expect(ops(s)).toEqual({ netns: "create", bridge: "create" });
     expect(s.resources.map((r) => r.type)).toEqual(expect.arrayContaining(["pulumi-nodejs:dynamic/bridgelab:Bridge", "pulumi-nodejs:dynamic/bridgelab:NetNamespace"]));
     const br = await link("br0");
-    expect(br).toMatchObject({ kind: "bridge", mtu: 1500, ifalias: "bridgelab:v1:bridge" });
+    expect(br).toMatchObject({ kind: "bridge", mtu: 1500, ifalias: expect.stringMatching(/^bridgelab:v2:bridge:[0-9a-f]{8}$/) });
     expect(br.flags).toContain("UP");
     const [a] = parseIpAddrJson(await box.sh("ip -j addr show dev br0"));
     expect(a.addrs.filter((x) => x.family === "inet").map((x) => `${x.local}/${x.prefixlen}`)).toEqual(["172.18.0.1/16"]);

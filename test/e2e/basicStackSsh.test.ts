@@ -53,7 +53,7 @@ describe("stack basic over SSH with a secret private key", () => {
     expect(s.error).toBeUndefined();
     expect(s.ok).toBe(true);
     expect(s.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => r.op)).toEqual(["create", "create"]);
-    expect(parseIpLinkJson(await box.sh("ip -j -d link show dev brssh"))[0]).toMatchObject({ kind: "bridge", ifalias: "bridgelab:v1:bridge" });
+    expect(parseIpLinkJson(await box.sh("ip -j -d link show dev brssh"))[0]).toMatchObject({ kind: "bridge", ifalias: expect.stringMatching(/^bridgelab:v2:bridge:[0-9a-f]{8}$/) });
     expect((await box.sh("ip netns list")).trim()).toMatch(/^nsssh/);
     // The runs went over SSH: the trace names the ssh transport.
     expect(fs.readFileSync(path.join(tmp, "trace.jsonl"), "utf8")).toMatch(/"host":"ssh:root@/);

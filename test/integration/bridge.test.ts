@@ -63,9 +63,9 @@ describe("Bridge on a sandbox host", () => {
   it("refuses a foreign bridge of the same name and leaves it alone, also on delete", async () => {
     await box.sh("ip link add name br9 type bridge");
     const inputs = await checked({ name: "br9" });
-    await expect(bridgeProvider.create(inputs)).rejects.toThrow(/bridge "br9" on sandbox:it-bridge-\d+-\d+: a bridge of that name already exists and is not managed by bridgelab/);
+    await expect(bridgeProvider.create(inputs)).rejects.toThrow(/bridge "br9" on sandbox:it-bridge-\d+-\d+: a bridge of that name already exists and is not managed by bridgelab \(it has no bridgelab tag\); bridgelab never takes another owner's objects/);
     const { error } = await captureConsole(() => bridgeProvider.delete!("br9", { ...inputs, ifindex: 0, mac: "" }));
-    expect(error).toEqual([`bridge "br9" on sandbox:${box.name} is not ours (no bridgelab tag); left in place`]);
+    expect(error).toEqual([`bridge "br9" on sandbox:${box.name} is not this resource's, so it is left in place: it is not managed by bridgelab (it has no bridgelab tag)`]);
     expect(await link("br9")).toBeDefined();
     expect(await bridgeProvider.read!("br9", { ...inputs, ifindex: 0, mac: "" })).toEqual({ id: "", props: {} });
     await box.sh("ip link del br9");
@@ -106,5 +106,63 @@ describe("Bridge on a sandbox host", () => {
       { property: "address", reason: expect.stringMatching(/network address of its subnet/) },
     ]);
     expect(await box.sh("ip -j link")).toBe(before);
+  });
+
+  describe("ownership: two stacks, one host", () => {
+    const dev = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:Bridge::br0";
+    const test = "urn:pulumi:test::lab::pulumi-nodejs:dynamic/bridgelab:Bridge::br0";
+    const owners = async () => (await box.sh("cat /run/bridgelab/owners/* 2>/dev/null || true")).trim().split("\n").filter(Boolean).sort();
+
+    it("tags the bridge with its owner and records the owner's URN on the host", async () => {
+      const { outs } = await bridgeProvider.create(await checked({ name: "bro1", owner: dev }));
+      expect((await link("bro1")).ifalias).toMatch(/^bridgelab:v2:bridge:[0-9a-f]{8}$/);
+      expect(await owners()).toEqual([dev]);
+      expect(await bridgeProvider.read!("bro1", outs)).toEqual({ id: "bro1", props: outs });
+      await bridgeProvider.delete!("bro1", outs);
+      expect(await link("bro1")).toBeUndefined();
+      expect(await owners()).toEqual([]);
+    });
+
+    it("another stack's create of the same name is refused naming the owner; its read says gone; its delete leaves the bridge", async () => {
+      const mine = await bridgeProvider.create(await checked({ name: "bro2", owner: dev, address: "172.21.0.1/16" }));
+      const before = await link("bro2");
+      const theirs = await checked({ name: "bro2", owner: test, address: "172.22.0.1/16" });
+      await expect(bridgeProvider.create(theirs)).rejects.toThrow(
+        `bridge "bro2" on sandbox:${box.name}: a bridge of that name already exists and belongs to resource "br0" (pulumi-nodejs:dynamic/bridgelab:Bridge) of stack "dev", project "lab" (${dev}); bridgelab never takes another owner's objects`,
+      );
+      // What the other stack's state would say of it, had it one: not its bridge.
+      const theirOuts = { ...mine.outs, owner: test } as BridgeOutputs;
+      expect(await bridgeProvider.read!("bro2", theirOuts)).toEqual({ id: "", props: {} });
+      const { error } = await captureConsole(() => bridgeProvider.delete!("bro2", theirOuts));
+      expect(error).toEqual([
+        `bridge "bro2" on sandbox:${box.name} is not this resource's, so it is left in place: it belongs to resource "br0" (pulumi-nodejs:dynamic/bridgelab:Bridge) of stack "dev", project "lab" (${dev})`,
+      ]);
+      expect(await link("bro2")).toMatchObject({ ifindex: before.ifindex, ifalias: before.ifalias });
+      expect(await addrs("bro2")).toEqual(["172.21.0.1/16"]);
+      await bridgeProvider.delete!("bro2", mine.outs);
+      expect(await link("bro2")).toBeUndefined();
+    });
+
+    it("a bridge of bridgelab 0.1 is refused to a new owner, and taken over (re-tagged) by the update of the stack that made it", async () => {
+      // 0.1's create: no owner in the inputs, the v1 tag on the link.
+      const old = await bridgeProvider.create(await checked({ name: "bro3" }));
+      expect((await link("bro3")).ifalias).toBe("bridgelab:v1:bridge");
+      await expect(bridgeProvider.create(await checked({ name: "bro3", owner: test }))).rejects.toThrow(/was made by bridgelab 0\.1 \(tag bridgelab:v1:bridge\), which did not record its owner/);
+      // Its own stack's up under 0.2: Diff sees the owner come, Update re-tags in place.
+      const news = await checked({ name: "bro3", owner: dev });
+      const d = await bridgeProvider.diff!("bro3", old.outs, news);
+      expect(d).toMatchObject({ changes: true, replaces: [] });
+      const { outs } = await bridgeProvider.update!("bro3", old.outs, news);
+      const l = await link("bro3");
+      expect(l.ifindex).toBe(old.outs.ifindex);
+      expect(l.ifalias).toMatch(/^bridgelab:v2:bridge:/);
+      expect(await owners()).toEqual([dev]);
+      // The 0.1 state can no longer read it as its own; the new one can, and deletes it.
+      expect((await bridgeProvider.read!("bro3", old.outs)).id).toBe("");
+      expect((await bridgeProvider.read!("bro3", outs)).id).toBe("bro3");
+      await bridgeProvider.delete!("bro3", outs);
+      expect(await link("bro3")).toBeUndefined();
+      expect(await owners()).toEqual([]);
+    });
   });
 });

@@ -1,5 +1,10 @@
 import { bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, bridgeUpdateScript } from "../../provider/host/bridgeScripts";
 import { netnsCreateScript, netnsDeleteScript, netnsReadScript } from "../../provider/host/netnsScripts";
+import { ownerOf } from "../../provider/host/owner";
+
+/** The owner fixtures name: a Bridge of stack dev of project lab. */
+export const OWNER = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:Bridge::br0")!;
+const RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Network$pulumi-nodejs:dynamic/bridgelab:Bridge::br0")!;
 
 /**
  * Every script the host layer builds, by fixture file name. hostScripts.test.ts compares each
@@ -7,12 +12,17 @@ import { netnsCreateScript, netnsDeleteScript, netnsReadScript } from "../../pro
  * (read the diff before committing it).
  */
 export const scriptCases: Record<string, string> = {
-  "bridge-create.sh": bridgeCreateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true }),
-  "bridge-create-noaddr-down.sh": bridgeCreateScript({ name: "br1", mtu: 9000, up: false }),
-  "bridge-update-mtu.sh": bridgeUpdateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true }, { name: "br0", address: "172.18.0.1/16", mtu: 1400, up: true }),
-  "bridge-update-address.sh": bridgeUpdateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true }, { name: "br0", address: "10.10.0.1/24", mtu: 1500, up: false }),
-  "bridge-read.sh": bridgeReadScript("br0"),
-  "bridge-delete.sh": bridgeDeleteScript("br0"),
+  "bridge-create.sh": bridgeCreateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, owner: OWNER }),
+  // State of bridgelab 0.1: no owner, its v1 tag.
+  "bridge-create-noaddr-down-v1.sh": bridgeCreateScript({ name: "br1", mtu: 9000, up: false }),
+  "bridge-update-mtu.sh": bridgeUpdateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, owner: OWNER }, { name: "br0", address: "172.18.0.1/16", mtu: 1400, up: true, owner: OWNER }),
+  "bridge-update-address.sh": bridgeUpdateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, owner: OWNER }, { name: "br0", address: "10.10.0.1/24", mtu: 1500, up: false, owner: OWNER }),
+  // 0.1's bridge taken over by its stack under 0.2, and a resource moved under a component (alias): re-tagged.
+  "bridge-update-retag-v1.sh": bridgeUpdateScript({ name: "br0", mtu: 1500, up: true }, { name: "br0", mtu: 1500, up: true, owner: OWNER }),
+  "bridge-update-retag-renamed.sh": bridgeUpdateScript({ name: "br0", mtu: 1500, up: true, owner: OWNER }, { name: "br0", mtu: 1500, up: true, owner: RENAMED }),
+  "bridge-read.sh": bridgeReadScript("br0", OWNER),
+  "bridge-delete.sh": bridgeDeleteScript("br0", OWNER),
+  "bridge-delete-v1.sh": bridgeDeleteScript("br0", undefined),
   "netns-create.sh": netnsCreateScript("netns0"),
   "netns-read.sh": netnsReadScript("netns0"),
   "netns-delete.sh": netnsDeleteScript("netns0"),
