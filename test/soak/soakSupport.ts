@@ -15,7 +15,7 @@ export type Box = Awaited<ReturnType<typeof makeSandbox>>;
 export const CYCLES = Number(process.env.BRIDGELAB_SOAK_CYCLES ?? 20);
 
 /** Files bridgelab leaves in the host's /run by design: the host-wide lock it flocks, and the directories it made. */
-export const RUN_BY_DESIGN = ["/run/bridgelab", "/run/bridgelab.lock", "/run/bridgelab/proc", "/run/netns"];
+export const RUN_BY_DESIGN = ["/run/bridgelab", "/run/bridgelab.lock", "/run/bridgelab/proc", "/run/bridgelab/owners", "/run/netns"];
 
 export interface HostSnapshot {
   netns: string[];
