@@ -6,7 +6,7 @@ import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./scrip
  * Scripts for a Linux bridge. Values must have passed the checks in validate.ts. The bridge's
  * alias names its owner (owner.ts), whose URN is kept in /run/bridgelab/owners/ID:
  *
- *   ip link add name br0 mtu 1500 type bridge stp_state 0
+ *   ip link add name br0 mtu 1500 address 02:42:ac:12:00:01 type bridge stp_state 0
  *   ip link set dev br0 alias bridgelab:v2:bridge:1a2b3c4d
  *   ip addr add 172.18.0.1/16 dev br0
  *   ip link set dev br0 up
@@ -21,6 +21,11 @@ export interface BridgeSpec {
   address?: string;
   mtu: number;
   up: boolean;
+  /**
+   * The bridge's MAC, set at create: without one the kernel takes the lowest MAC of the bridge's
+   * ports and changes it as ports come and go (noise in every refresh). Absent: the kernel's.
+   */
+  mac?: string;
   /** Who made it; absent for state of bridgelab 0.1. */
   owner?: Owner;
 }
@@ -45,7 +50,7 @@ export function bridgeCreateScript(b: BridgeSpec): string {
     "set -e",
     holdSignals(),
     // Arm the undo only after our own `ip link add` succeeded: never delete someone else's link.
-    ["ip", "link", "add", "name", b.name, "mtu", String(b.mtu), "type", "bridge", "stp_state", "0"],
+    ["ip", "link", "add", "name", b.name, "mtu", String(b.mtu), ...(b.mac ? ["address", b.mac] : []), "type", "bridge", "stp_state", "0"],
     armUndo(undo, { afterHold: true }),
     ["ip", "link", "set", "dev", b.name, "alias", ownerTag(KIND, b.owner)],
     ...recordOwnerLines(b.owner),
@@ -69,6 +74,7 @@ export function bridgeUpdateScript(from: BridgeSpec, to: BridgeSpec): string {
   // Always re-recorded: a create cut between the alias and the record left none.
   lines.push(...recordOwnerLines(to.owner));
   if (from.mtu !== to.mtu) lines.push(["ip", "link", "set", "dev", to.name, "mtu", String(to.mtu)]);
+  if (to.mac && from.mac !== to.mac) lines.push(["ip", "link", "set", "dev", to.name, "address", to.mac]);
   if (from.address !== to.address) {
     if (from.address) lines.push(`ip addr del ${from.address} dev ${to.name} 2>/dev/null || true`);
     if (to.address) lines.push(["ip", "addr", "replace", to.address, "dev", to.name]);

@@ -6,6 +6,8 @@ import { EXIT_EXISTS } from "../host/script";
 import { splitSections } from "../host/sections";
 import { foreignOwnerMessage, ownerPhrase, ownerTag } from "../host/owner";
 import { checkIfname, checkInterfaceCidr, checkMtu, normalizeCidr, subnetOf } from "../host/validate";
+import { checkMac, macFromIPv4, normalizeMac } from "../host/mac";
+import { createHash } from "node:crypto";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
@@ -31,6 +33,12 @@ export interface BridgeArgs {
   mtu?: pulumi.Input<number>;
   /** Administratively up. @default true */
   up?: pulumi.Input<boolean>;
+  /**
+   * The bridge's MAC. Set at create so that it stays put: left to the kernel, a bridge takes
+   * the lowest MAC of its ports and changes it as veths come and go.
+   * @default derived from the address as for containers (172.18.0.1 → 02:42:ac:12:00:01), else from the name
+   */
+  mac?: pulumi.Input<string>;
 }
 
 export interface BridgeInputs extends Omit<BridgeSpec, "owner"> {
@@ -41,7 +49,7 @@ export interface BridgeInputs extends Omit<BridgeSpec, "owner"> {
 
 export interface BridgeOutputs extends BridgeInputs {
   ifindex: number;
-  /** The bridge's MAC address. */
+  /** The bridge's MAC address, as the kernel reports it. */
   mac: string;
   /** The subnet the address sits in, e.g. "172.18.0.0/16"; absent without an address. */
   subnet?: string;
@@ -51,6 +59,18 @@ const describe = (name: string) => `bridge "${name}"`;
 
 function specOf(i: BridgeInputs | BridgeOutputs): BridgeSpec {
   return { name: i.name, address: i.address, mtu: i.mtu, up: i.up, owner: ownerOfProps(i) };
+}
+
+/**
+ * The MAC a new bridge gets: the declared one, else one derived as for containers from its
+ * address (its gateway: no container has it), else from a hash of its name; 02 = locally
+ * administered, unicast.
+ */
+export function bridgeMac(i: { name: string; address?: string; mac?: string }): string {
+  if (i.mac) return i.mac;
+  if (i.address && !i.address.includes(":")) return macFromIPv4(i.address);
+  const h = createHash("sha256").update(`bridgelab bridge ${i.name}`).digest("hex");
+  return `02:42:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}`;
 }
 
 /** What the host holds, from the link and addr sections of a script's output. */
@@ -86,12 +106,14 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
       up: news.up ?? true,
     };
     if (news.owner !== undefined) inputs.owner = news.owner;
+    if (news.mac !== undefined) inputs.mac = isUnknown(news.mac) || checkMac("mac", news.mac) ? news.mac : normalizeMac(news.mac);
     const problems = [
       ...connectionFailures(inputs.connection),
       ...ownerFailures(news.owner),
       ...failures([
         ["name", inputs.name, checkIfname],
         ["mtu", inputs.mtu, checkMtu],
+        ...(news.mac !== undefined ? [["mac", news.mac, checkMac] as [string, unknown, typeof checkMac]] : []),
         ...(news.address !== undefined ? [["address", news.address, checkInterfaceCidr] as [string, unknown, typeof checkInterfaceCidr]] : []),
       ]),
     ];
@@ -102,7 +124,10 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    return diffFields(olds, news, { replace: ["name"], update: ["address", "mtu", "up", "owner"] });
+    const d = diffFields(olds, news, { replace: ["name"], update: ["address", "mtu", "up", "owner"] });
+    // The MAC counts only when declared: the recorded one is the kernel's (or the derived default).
+    if (news.mac !== undefined && !isUnknown(news.mac) && news.mac !== olds.mac) return { ...d, changes: true };
+    return d;
   },
 
   /**
@@ -114,7 +139,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     const what = describe(inputs.name);
     const spec = specOf(inputs);
     return onHost(inputs.connection, async (t) => {
-      let r = await t.run(bridgeCreateScript(spec));
+      let r = await t.run(bridgeCreateScript({ ...spec, mac: bridgeMac(inputs) }));
       if (r.code === EXIT_EXISTS) {
         const s = splitSections(r.stdout);
         const link = parseIpLinkJson(s.exists ?? "")[0];
@@ -125,8 +150,8 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
           const hint = link.ifalias ? "" : ` (delete it with \`ip link del ${inputs.name}\` if nothing uses it)`;
           throw new Error(foreignOwnerMessage(`${what} on ${t.label}: a bridge of that name already exists and`, link.ifalias, s.owner) + hint);
         }
-        const current: BridgeSpec = { name: link.ifname, mtu: link.mtu, up: isAdminUp(link), owner: spec.owner };
-        r = await runChecked(t, bridgeUpdateScript(current, spec), what);
+        const current: BridgeSpec = { name: link.ifname, mtu: link.mtu, up: isAdminUp(link), owner: spec.owner, mac: link.address };
+        r = await runChecked(t, bridgeUpdateScript(current, { ...spec, mac: bridgeMac(inputs) }), what);
       } else if (r.code !== 0) {
         throw new CommandError(t.label, r, what);
       }
@@ -143,12 +168,13 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** MTU, address, up/down and the owner's tag change in place, in one round trip. */
+  /** MTU, address, up/down, a declared MAC and the owner's tag change in place, in one round trip. */
   async update(_id, olds: BridgeOutputs, news: BridgeInputs) {
-    const hostChanged = (["address", "mtu", "up", "owner"] as const).some((k) => olds[k] !== news[k]);
-    if (!hostChanged) return { outs: { ...olds, connection: news.connection } };
+    const macChanged = news.mac !== undefined && news.mac !== olds.mac;
+    const hostChanged = macChanged || (["address", "mtu", "up", "owner"] as const).some((k) => olds[k] !== news[k]);
+    if (!hostChanged) return { outs: { ...olds, connection: news.connection, ...(news.mac !== undefined ? { mac: news.mac } : {}) } };
     return onHost(news.connection, async (t) => {
-      const r = await runChecked(t, bridgeUpdateScript(specOf(olds), specOf(news)), describe(news.name));
+      const r = await runChecked(t, bridgeUpdateScript({ ...specOf(olds), mac: olds.mac }, { ...specOf(news), mac: news.mac }), describe(news.name));
       return { outs: observed(news, r.stdout) };
     });
   },
@@ -187,8 +213,8 @@ export class Bridge extends pulumi.dynamic.Resource {
         address: args.address,
         mtu: args.mtu,
         up: args.up,
+        mac: args.mac,
         ifindex: undefined,
-        mac: undefined,
         subnet: undefined,
       },
       opts,

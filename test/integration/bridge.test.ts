@@ -108,6 +108,23 @@ describe("Bridge on a sandbox host", () => {
     expect(await box.sh("ip -j link")).toBe(before);
   });
 
+  it("keeps its MAC as ports come and go (derived from its address), so refresh reports no drift; a declared MAC updates in place", async () => {
+    const inputs = await checked({ name: "brm", address: "172.23.0.1/16" });
+    const { id, outs } = await bridgeProvider.create(inputs);
+    expect(outs.mac).toBe("02:42:ac:17:00:01");
+    // A port with a lower MAC would become the bridge's MAC if the kernel chose it.
+    await box.sh("ip link add vm0 address 02:00:00:00:00:01 type veth peer name vm1 && ip link set vm0 master brm up");
+    expect(await bridgeProvider.read!(id, outs)).toEqual({ id, props: outs });
+    expect(await bridgeProvider.diff!(id, outs, inputs)).toMatchObject({ changes: false });
+    const declared = await checked({ name: "brm", address: "172.23.0.1/16", mac: "02:AA:00:00:00:07" });
+    expect(await bridgeProvider.diff!(id, outs, declared)).toMatchObject({ changes: true, replaces: [] });
+    const updated = await bridgeProvider.update!(id, outs, declared);
+    expect(updated.outs).toMatchObject({ mac: "02:aa:00:00:00:07", ifindex: outs.ifindex });
+    expect((await link("brm")).address).toBe("02:aa:00:00:00:07");
+    await box.sh("ip link del vm0");
+    await bridgeProvider.delete!(id, updated.outs);
+  });
+
   describe("ownership: two stacks, one host", () => {
     const dev = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:Bridge::br0";
     const test = "urn:pulumi:test::lab::pulumi-nodejs:dynamic/bridgelab:Bridge::br0";

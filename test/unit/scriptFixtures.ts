@@ -12,10 +12,11 @@ const RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Network$pulumi-nod
  * (read the diff before committing it).
  */
 export const scriptCases: Record<string, string> = {
-  "bridge-create.sh": bridgeCreateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, owner: OWNER }),
+  "bridge-create.sh": bridgeCreateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, mac: "02:42:ac:12:00:01", owner: OWNER }),
   // State of bridgelab 0.1: no owner, its v1 tag.
   "bridge-create-noaddr-down-v1.sh": bridgeCreateScript({ name: "br1", mtu: 9000, up: false }),
   "bridge-update-mtu.sh": bridgeUpdateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, owner: OWNER }, { name: "br0", address: "172.18.0.1/16", mtu: 1400, up: true, owner: OWNER }),
+  "bridge-update-mac.sh": bridgeUpdateScript({ name: "br0", mtu: 1500, up: true, mac: "02:42:ac:12:00:01", owner: OWNER }, { name: "br0", mtu: 1500, up: true, mac: "02:00:00:00:00:0a", owner: OWNER }),
   "bridge-update-address.sh": bridgeUpdateScript({ name: "br0", address: "172.18.0.1/16", mtu: 1500, up: true, owner: OWNER }, { name: "br0", address: "10.10.0.1/24", mtu: 1500, up: false, owner: OWNER }),
   // 0.1's bridge taken over by its stack under 0.2, and a resource moved under a component (alias): re-tagged.
   "bridge-update-retag-v1.sh": bridgeUpdateScript({ name: "br0", mtu: 1500, up: true }, { name: "br0", mtu: 1500, up: true, owner: OWNER }),
