@@ -124,10 +124,9 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    const d = diffFields(olds, news, { replace: ["name"], update: ["address", "mtu", "up", "owner"] });
     // The MAC counts only when declared: the recorded one is the kernel's (or the derived default).
-    if (news.mac !== undefined && !isUnknown(news.mac) && news.mac !== olds.mac) return { ...d, changes: true };
-    return d;
+    const declared = news.mac === undefined ? { ...news, mac: olds.mac } : news;
+    return diffFields(olds, declared, { replace: ["name"], update: ["address", "mtu", "up", "owner", "mac"] });
   },
 
   /**
