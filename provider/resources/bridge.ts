@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, isUnknown, onHost, ownerFailures, ownerOfProps } from "./contract";
+import { collidesUnlessRenamed, connectionFailures, diffFields, failures, isUnknown, onHost, ownerFailures, ownerOfProps } from "./contract";
 import { ownerInput } from "./ownerInput";
 
 /**
@@ -126,7 +126,8 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
     // The MAC counts only when declared: the recorded one is the kernel's (or the derived default).
     const declared = news.mac === undefined ? { ...news, mac: olds.mac } : news;
-    return diffFields(olds, declared, { replace: ["name"], update: ["address", "mtu", "up", "owner", "mac"] });
+    // A renamed bridge is a new link beside the old one: created first, the old deleted after.
+    return diffFields(olds, declared, { replace: ["name"], update: ["address", "mtu", "up", "owner", "mac"], collides: collidesUnlessRenamed("name") });
   },
 
   /**

@@ -73,14 +73,19 @@ export function connectionIdentity(c: HostConnection | undefined): string {
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
- * Compare declared fields. `replace` fields force a new object (deleted first: kernel
- * names are fixed, so old and new would collide); `update` fields change in place.
+ * Compare declared fields. `replace` fields force a new object; `update` fields change in place.
  * The connection replaces when it points elsewhere and updates when only credentials change.
+ *
+ * A replacement creates the new object before deleting the old one (Pulumi's default), so a
+ * failed create leaves the old one serving, unless `collides` says the two cannot exist at once
+ * (the same kernel name on the same host: a veth whose name stays while its namespace changes):
+ * then it deletes first. `collides` gets the replaced fields; without it every replacement
+ * deletes first, and so does every change of connection.
  */
 export function diffFields(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
-  fields: { replace: string[]; update: string[] },
+  fields: { replace: string[]; update: string[]; collides?: (replaced: string[]) => boolean },
 ): pulumi.dynamic.DiffResult {
   const replaces = fields.replace.filter((f) => !same(olds[f], news[f]));
   const updates = fields.update.filter((f) => !same(olds[f], news[f]));
@@ -88,12 +93,22 @@ export function diffFields(
   const newConn = news.connection as HostConnection | undefined;
   if (connectionIdentity(oldConn) !== connectionIdentity(newConn) && !isUnknown(newConn)) replaces.push("connection");
   else if (!same(oldConn, newConn)) updates.push("connection");
+  // Another connection may still be the same machine (another user, a name instead of an
+  // address): the new object could be this very one, adopted, and then deleted with the old. So a
+  // change of connection deletes first.
+  const collides = replaces.length > 0 && (replaces.includes("connection") || (fields.collides ? fields.collides(replaces) : true));
   return {
     changes: replaces.length + updates.length > 0,
     replaces,
-    deleteBeforeReplace: replaces.length > 0,
+    deleteBeforeReplace: collides,
   };
 }
+
+/** For resources whose kernel name is one of the replaced fields: a new name never collides with the old. */
+export const collidesUnlessRenamed =
+  (...nameFields: string[]) =>
+  (replaced: string[]): boolean =>
+    !nameFields.some((f) => replaced.includes(f));
 
 /** Open the host's transport, run `fn`, release it (pooled SSH connections stay for others). */
 export async function onHost<T>(c: HostConnection, fn: (t: Transport) => Promise<T>): Promise<T> {

@@ -110,14 +110,30 @@ describe("stack basic through the test engine and the real plugin", () => {
     expect(await netnsList()).toMatch(/^netns0/);
   });
 
-  it("renaming the bridge replaces it, deleting the old one first", async () => {
+  it("renaming the bridge replaces it: the new one made first, the old one deleted after (a new name collides with nothing)", async () => {
     remoteCalls();
     const s = ok(await engine("up", { mtu: "1400", bridgeName: "br1" }));
     expect(ops(s)).toEqual({ netns: "same", bridge: "replace" });
     expect(await link("br0")).toBeUndefined();
     expect(await link("br1")).toMatchObject({ kind: "bridge", mtu: 1400 });
     const calls = remoteCalls().map((l) => JSON.parse(l).script as string);
-    expect(calls.findIndex((c) => c.includes("br0"))).toBeLessThan(calls.findIndex((c) => c.includes("br1")));
+    // The trace keeps each script's first line: the create's test for br1, the delete's for br0.
+    const created = calls.findIndex((c) => c.startsWith("if ip link show dev br1"));
+    const deleted = calls.findIndex((c) => c.includes("ip -j link show dev br0") && c.includes("ip link del dev br0"));
+    expect(created).toBeGreaterThanOrEqual(0);
+    expect(deleted).toBeGreaterThan(created);
+  });
+
+  it("a replacement that cannot be made leaves the old bridge as it was", async () => {
+    // A link named br2 that is not a bridge: the new bridge cannot be made, and br1 stays.
+    await box.sh("ip link add br2 type veth peer name br2p");
+    const before = await link("br1");
+    const s = await engine("up", { mtu: "1400", bridgeName: "br2" });
+    expect(s.ok).toBe(false);
+    expect(s.error).toContain('"br2" already exists but is not a bridge');
+    expect(await link("br1")).toMatchObject({ ifindex: before.ifindex, mtu: 1400 });
+    await box.sh("ip link del br2");
+    expect(ops(ok(await engine("up", { mtu: "1400", bridgeName: "br1" })))).toEqual({ netns: "same", bridge: "same" });
   });
 
   it("destroy leaves nothing behind", async () => {

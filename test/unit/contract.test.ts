@@ -1,4 +1,4 @@
-import { UNKNOWN, diffFields, failures, isUnknown } from "../../provider/resources/contract";
+import { UNKNOWN, collidesUnlessRenamed, diffFields, failures, isUnknown } from "../../provider/resources/contract";
 import { checkMtu } from "../../provider/host/validate";
 
 const sandbox = { kind: "sandbox", name: "lab" };
@@ -15,8 +15,16 @@ describe("diffFields", () => {
   it("name → replace, deleted before the new one is made", () => {
     expect(diffFields(base, { ...base, name: "br1" }, fields)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
   });
-  it("another host → replace; new credentials for the same host → update", () => {
-    expect(diffFields(base, { ...base, connection: { kind: "sandbox", name: "other" } }, fields).replaces).toEqual(["connection"]);
+  it("a new kernel name beside the old one: created first, the old deleted after (a failed create leaves the old one)", () => {
+    const renamable = { ...fields, collides: collidesUnlessRenamed("name") };
+    expect(diffFields(base, { ...base, name: "br1" }, renamable)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+    const veth = { replace: ["name", "netns"], update: [], collides: collidesUnlessRenamed("name") };
+    expect(diffFields({ ...base, netns: "a" }, { ...base, netns: "b" }, veth)).toEqual({ changes: true, replaces: ["netns"], deleteBeforeReplace: true });
+    expect(diffFields({ ...base, netns: "a" }, { ...base, name: "v1", netns: "b" }, veth)).toEqual({ changes: true, replaces: ["name", "netns"], deleteBeforeReplace: false });
+  });
+  it("another connection → replace, deleting first (it may be the same machine under another user or name); new credentials for the same host → update", () => {
+    const other = diffFields(base, { ...base, connection: { kind: "sandbox", name: "other" } }, { ...fields, collides: collidesUnlessRenamed("name") });
+    expect(other).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
     const ssh = { kind: "ssh", host: "10.0.0.5", user: "root", privateKey: "k1" };
     const d = diffFields({ ...base, connection: ssh }, { ...base, connection: { ...ssh, privateKey: "k2" } }, fields);
     expect(d).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
