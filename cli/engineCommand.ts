@@ -21,6 +21,9 @@ export const ENGINE_USAGE = `usage: bridgelab engine up|preview|refresh|destroy 
   --secret KEY=VALUE secret stack config (repeatable; never printed, encrypted in state)
   --skip-preview     up without the preview pass (faster; a bad input found late leaves what
                      was created before it)
+  --refresh          up, preview: refresh first (as \`pulumi up --refresh\`): read every resource
+                     on its host, drop what is gone and record drift, then preview and update
+                     against that, so what was deleted or changed by hand is repaired
   --json             print the run's summary as JSON on stdout instead of the report`;
 
 const operations: Operation[] = ["up", "preview", "refresh", "destroy"];
@@ -35,6 +38,7 @@ export const engineSpec: CommandSpec = {
     config: { type: "string", multiple: true },
     secret: { type: "string", multiple: true },
     "skip-preview": { type: "boolean" },
+    refresh: { type: "boolean" },
     json: { type: "boolean" },
   },
   positionals: { min: 1, max: 1 },
@@ -48,6 +52,7 @@ export interface EngineCommandOptions {
   config: Record<string, string>;
   secretConfig: Record<string, string>;
   skipPreview: boolean;
+  refresh: boolean;
   json: boolean;
 }
 
@@ -81,6 +86,7 @@ export function parseEngineArgs(argv: string[], cwd = process.cwd()): EngineComm
   const stack = str(p, "stack") ?? defaultStackOf(dir);
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '_', '.', '-')`, engineSpec.name);
   const state = str(p, "state");
+  if (flag(p, "refresh") && op !== "up" && op !== "preview") throw new UsageError(`--refresh goes with up or preview (\`bridgelab engine refresh\` refreshes alone)`, engineSpec.name);
   return {
     op,
     dir,
@@ -89,6 +95,7 @@ export function parseEngineArgs(argv: string[], cwd = process.cwd()): EngineComm
     config: keyValues("config", list(p, "config"), engineSpec.name),
     secretConfig: keyValues("secret", list(p, "secret"), engineSpec.name),
     skipPreview: flag(p, "skip-preview"),
+    refresh: flag(p, "refresh"),
     json: flag(p, "json"),
   };
 }
@@ -111,6 +118,7 @@ export async function engineCommand(argv: string[]): Promise<number> {
     config: opts.config,
     secretConfig: opts.secretConfig,
     skipPreview: opts.skipPreview,
+    refresh: opts.refresh,
     // Errors are printed once, at the end of the report; the log shows the rest as it happens.
     onLog: (line) => {
       if (!opts.json && line.startsWith("error: ")) return;

@@ -34,13 +34,11 @@ function shown(r: ResourceSummary, op: EngineSummary["op"]): boolean {
   return r.op !== "same" || !!r.error;
 }
 
-export function formatSummary(s: EngineSummary, options: { outputs?: boolean } = {}): string {
-  const lines: string[] = [];
-  const listed = s.resources.filter((r) => shown(r, s.op));
-  const rest = s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !listed.includes(r));
-  // A failed preview of an up changed nothing: say so, and show what it would have done.
-  const verb = s.op === "preview" || s.previewFailed ? "Previewed" : "Resources";
-  lines.push(`${verb}:`);
+/** One section of the report: a heading, a line per resource shown, the rest counted. */
+function section(heading: string, resources: ResourceSummary[], op: EngineSummary["op"]): string[] {
+  const lines: string[] = [`${heading}:`];
+  const listed = resources.filter((r) => shown(r, op));
+  const rest = resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !listed.includes(r));
   const typeWidth = Math.max(0, ...listed.map((r) => shortType(r.type).length));
   const nameWidth = Math.max(0, ...listed.map((r) => r.name.length));
   for (const r of listed) {
@@ -49,8 +47,21 @@ export function formatSummary(s: EngineSummary, options: { outputs?: boolean } =
     const failed = r.error ? "  FAILED" : "";
     lines.push(`  ${(marks[r.op] ?? "?").padEnd(2)} ${op.padEnd(8)} ${shortType(r.type).padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}${changes}${failed}`.trimEnd());
   }
-  if (rest.length > 0) lines.push(`  ${rest.length} ${s.op === "refresh" ? "as recorded" : "unchanged"}`);
-  if (s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length === 0) lines.push("  (none)");
+  if (rest.length > 0) lines.push(`  ${rest.length} ${op === "refresh" ? "as recorded" : "unchanged"}`);
+  if (resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length === 0) lines.push("  (none)");
+  return lines;
+}
+
+export function formatSummary(s: EngineSummary, options: { outputs?: boolean } = {}): string {
+  const lines: string[] = [];
+  // An up or preview that refreshed first (--refresh): what the refresh found, then the rest.
+  if (s.refreshFailed) {
+    lines.push(...section("Refreshed", s.resources, "refresh"));
+  } else {
+    if (s.refreshed) lines.push(...section("Refreshed", s.refreshed, "refresh"));
+    // A failed preview of an up changed nothing: say so, and show what it would have done.
+    lines.push(...section(s.op === "preview" || s.previewFailed ? "Previewed" : "Resources", s.resources, s.op));
+  }
   const outputs = Object.entries(s.outputs ?? {});
   if (outputs.length > 0 && s.op !== "destroy" && options.outputs !== false) {
     lines.push("Outputs:");

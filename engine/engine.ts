@@ -7,8 +7,9 @@
  *   const summary = await runEngine({ op: "up", dir, stack: "dev", stateFile });
  *
  * `up` runs like `pulumi up` without --skip-preview: a preview pass first (the program with
- * --dry-run, Check and Diff only), and the update pass only if the preview succeeded. Both passes
- * share one gRPC server and one plugin process.
+ * --dry-run, Check and Diff only), and the update pass only if the preview succeeded. With
+ * `refresh` (`pulumi up --refresh`) a refresh pass (Read of every resource) comes before both.
+ * All passes share one gRPC server and one plugin process.
  */
 import * as path from "node:path";
 import { RunContext } from "./context";
@@ -116,6 +117,8 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
   let server: EngineServer | undefined;
   let outputs: PropertyMap = {};
   let previewFailed = false;
+  let refreshFailed = false;
+  let refreshed: EngineSummary["refreshed"];
   try {
     const project = loadProject(path.resolve(opts.dir));
     if (project.warning) logs.log("warning", project.warning);
@@ -142,20 +145,39 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
     if (opts.op === "up" || opts.op === "preview") {
       // Start the plugin while the program boots (both take about a second); errors surface on first use.
       ctx.plugin().catch(() => undefined);
-      if (opts.op === "up" && !opts.skipPreview) {
+      const previewFirst = opts.op === "up" && !opts.skipPreview;
+      const passes = (opts.refresh ? 1 : 0) + (previewFirst ? 1 : 0) + 1;
+      let pass = 0;
+      const passNote = () => (passes > 1 ? ` (pass ${++pass} of ${passes})` : "");
+      if (opts.refresh) {
+        // Like `pulumi up --refresh`: the state is brought in line with the hosts first (gone
+        // resources dropped, drift recorded), so the preview and the update step against what is
+        // really there. A failed Read stops the run here, before anything is changed.
+        const refreshing = root.nextPass();
+        logs.log("info", `refreshing stack ${opts.stack}${passNote()}`);
+        await refresh(refreshing);
+        refreshed = refreshing.resources;
+        if (!refreshing.ok) {
+          ctx = refreshing;
+          refreshFailed = true;
+          outputs = state.outputs;
+        }
+      }
+      if (previewFirst && !refreshFailed) {
         // Like `pulumi up` (without --skip-preview): a full preview first; if it fails, nothing is changed.
         const preview = root.nextPass();
-        logs.log("info", `previewing the update of stack ${opts.stack} (pass 1 of 2)`);
+        logs.log("info", `previewing the update of stack ${opts.stack}${passNote()}`);
         await deploymentPass(preview, handler, server.addr, true);
         if (!preview.ok) {
           ctx = preview;
           previewFailed = true;
           outputs = state.outputs; // unchanged (the preview's own outputs hold unknowns)
-        } else {
-          logs.log("info", `updating stack ${opts.stack} (pass 2 of 2)`);
         }
       }
-      if (!previewFailed) outputs = await deploymentPass(ctx, handler, server.addr, opts.op === "preview");
+      if (!previewFailed && !refreshFailed) {
+        if (passes > 1) logs.log("info", `${opts.op === "up" ? "updating" : "previewing the update of"} stack ${opts.stack}${passNote()}`);
+        outputs = await deploymentPass(ctx, handler, server.addr, opts.op === "preview");
+      }
     } else if (opts.op === "refresh") {
       await refresh(ctx);
       outputs = state.outputs;
@@ -188,8 +210,14 @@ export async function runEngine(opts: EngineOptions): Promise<EngineSummary> {
   };
   if (failures.length > 0) {
     const error = logs.scrub(failures.join("\n"));
-    summary.error = previewFailed ? `the preview failed, so nothing was changed:\n${error}` : error;
+    summary.error = previewFailed
+      ? `the preview failed, so nothing was changed:\n${error}`
+      : refreshFailed
+        ? `the refresh failed, so nothing was changed:\n${error}`
+        : error;
   }
   if (previewFailed) summary.previewFailed = true;
+  if (refreshed) summary.refreshed = refreshed;
+  if (refreshFailed) summary.refreshFailed = true;
   return summary;
 }

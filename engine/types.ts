@@ -22,6 +22,14 @@ export interface EngineOptions {
   env?: Record<string, string>;
   /** up: skip the preview pass that otherwise runs first (and stops the run, changing nothing, when it fails). */
   skipPreview?: boolean;
+  /**
+   * up and preview: refresh first, as `pulumi up --refresh` does: every resource in the state is
+   * Read (gone ones dropped, drift recorded) before the preview and the update, in the same run
+   * and plugin process. up writes the refreshed state (even if the preview then fails, as a
+   * `refresh` followed by an `up` would); preview keeps it in memory only. A failed Read stops
+   * the run before the preview: nothing is changed on the hosts.
+   */
+  refresh?: boolean;
   /** Called with every log line as it happens (the CLI streams them to stderr). */
   onLog?: (line: string) => void;
 }
@@ -60,6 +68,16 @@ export interface EngineSummary {
    * describe that preview (Check and Diff calls only) and `outputs` are the recorded ones.
    */
   previewFailed?: boolean;
+  /**
+   * up/preview with `refresh`: what the refresh pass found, one line per resource it read
+   * (`op` "refresh", `changes` the output keys that changed, or "gone").
+   */
+  refreshed?: ResourceSummary[];
+  /**
+   * up/preview with `refresh`: a Read failed, so the run stopped before the preview and nothing
+   * was changed; `resources` are the refresh's lines (as in `refreshed`).
+   */
+  refreshFailed?: boolean;
 }
 
 /** One resource in the state file. Secrets inside inputs/outputs are stored encrypted. */

@@ -368,6 +368,100 @@ describe("up previews first, as `pulumi up` does", () => {
   });
 });
 
+describe("up --refresh reads every resource first, as `pulumi up --refresh` does", () => {
+  test("a file deleted by hand: up trusts the state (same), up --refresh sees it gone and recreates it, in one run and one plugin process", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    const a = path.join(sb.files, "a.txt");
+    fs.rmSync(a);
+
+    const trusting = await run(sb, "up", { aContent: "alpha" });
+    expectOk(trusting);
+    expect(byName(trusting, "a")).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+    expect(trusting.refreshed).toBeUndefined();
+    expect(fs.existsSync(a)).toBe(false);
+
+    const started = DynamicPlugin.started;
+    const s = await run(sb, "up", { aContent: "alpha" }, { refresh: true });
+    expectOk(s);
+    expect(DynamicPlugin.started - started).toBe(1);
+    expect(s.logs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/refreshing stack dev \(pass 1 of 3\)/),
+        expect.stringMatching(/previewing the update of stack dev \(pass 2 of 3\)/),
+        expect.stringMatching(/updating stack dev \(pass 3 of 3\)/),
+      ]),
+    );
+    // The refresh pass: every custom resource Read once; a gone, the rest as recorded.
+    const refreshed = s.refreshed!;
+    expect(refreshed.map((r) => r.name).sort()).toEqual(["a", "b", "fixed", "folder-child", "secret"]);
+    for (const r of refreshed) expect(r.providerCalls).toEqual(["Read"]);
+    expect(refreshed.find((r) => r.name === "a")).toMatchObject({ op: "gone" });
+    for (const r of refreshed.filter((x) => x.name !== "a")) expect(r).toMatchObject({ op: "refresh", changes: [] });
+    // The update pass: a recreated (no Diff: it is not in the state any more), the rest unchanged.
+    expectOneLineEach(s);
+    expect(byName(s, "a")).toMatchObject({ op: "create", providerCalls: ["Check", "Create"] });
+    expect(byName(s, "b")).toMatchObject({ op: "same" });
+    expect(fs.readFileSync(a, "utf8")).toBe("plain:alpha");
+    expect(providerLog(sb).slice(-1)).toEqual(["create a.txt"]);
+
+    // Nothing drifted: an up --refresh changes nothing.
+    const again = await run(sb, "up", { aContent: "alpha" }, { refresh: true });
+    expectOk(again);
+    for (const r of customOnly(again)) expect(r).toMatchObject({ op: "same" });
+    for (const r of again.refreshed!) expect(r).toMatchObject({ op: "refresh", changes: [] });
+  });
+
+  test("drift in an output (a file's mode) is repaired by the same up that found it", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    const b = path.join(sb.files, "b.txt");
+    fs.chmodSync(b, 0o600);
+    const s = await run(sb, "up", { aContent: "alpha" }, { refresh: true });
+    expectOk(s);
+    expect(s.refreshed!.find((r) => r.name === "b")).toMatchObject({ op: "refresh", changes: ["mode"] });
+    expect(byName(s, "b")).toMatchObject({ op: "update", changes: ["mode"], providerCalls: ["Check", "Diff", "Update"] });
+    expect(fs.statSync(b).mode & 0o777).toBe(0o644);
+    expect(readState(sb).resources.find((r) => r.urn === `${typePrefix}b`)?.drift).toBeUndefined();
+  });
+
+  test("preview --refresh shows what up would do against the host as it is, writing nothing", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    fs.rmSync(path.join(sb.files, "fixed.txt"));
+    const stateBefore = fs.readFileSync(sb.state, "utf8");
+    const logBefore = providerLog(sb);
+    const p = await run(sb, "preview", { aContent: "alpha" }, { refresh: true });
+    expectOk(p);
+    expect(p.refreshed!.find((r) => r.name === "fixed")).toMatchObject({ op: "gone" });
+    expect(byName(p, "fixed")).toMatchObject({ op: "create", providerCalls: ["Check"] });
+    expect(byName(p, "a")).toMatchObject({ op: "same" });
+    expect(fs.readFileSync(sb.state, "utf8")).toBe(stateBefore);
+    expect(providerLog(sb)).toEqual(logBefore);
+    expect(fs.existsSync(path.join(sb.files, "fixed.txt"))).toBe(false);
+  });
+
+  test("a Read that fails stops the run before the preview: nothing is changed, and the summary says so", async () => {
+    const sb = sandbox();
+    expectOk(await run(sb, "up", { aContent: "alpha" }));
+    // A directory where a.txt was: read's readFileSync throws (EISDIR).
+    fs.rmSync(path.join(sb.files, "a.txt"));
+    fs.mkdirSync(path.join(sb.files, "a.txt"));
+    fs.chmodSync(path.join(sb.files, "b.txt"), 0o600);
+    const logBefore = providerLog(sb);
+    const s = await run(sb, "up", { aContent: "beta" }, { refresh: true });
+    expect(s).toMatchObject({ ok: false, refreshFailed: true });
+    expect(s.previewFailed).toBeUndefined();
+    expect(s.error).toMatch(/^the refresh failed, so nothing was changed:\nrefresh of urn:pulumi:dev::files-program::pulumi-nodejs:dynamic\/files:File::a failed: .*EISDIR/);
+    expect(byName(s, "a")).toMatchObject({ op: "refresh", providerCalls: ["Read"], error: expect.stringContaining("EISDIR") });
+    for (const r of s.resources) expect(r.providerCalls).toEqual(["Read"]);
+    expect(providerLog(sb)).toEqual(logBefore);
+    expect(fs.statSync(path.join(sb.files, "b.txt")).mode & 0o777).toBe(0o600);
+    // What the refresh did read is recorded (b's drift), as a `refresh` would.
+    expect(readState(sb).resources.find((r) => r.urn === `${typePrefix}b`)?.outputs.mode).toBe("600");
+  });
+});
+
 describe("a program that fails", () => {
   const sb = sandbox();
   beforeAll(async () => expectOk(await run(sb, "up", { aContent: "alpha" })));
@@ -583,6 +677,13 @@ describe("command line", () => {
     const bad = await cli(["up", ...base, "--config", "aName=Bad Name", "--json"]);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: expect.stringContaining("must match") });
+
+    fs.rmSync(path.join(sb.files, "a.txt"));
+    const refreshed = await cli(["up", ...base, "--refresh"]);
+    expect(refreshed.code).toBe(0);
+    expect(refreshed.stdout).toMatch(/^Refreshed:\n {2}- {2}gone {5}files:File {2}a\n {2}4 as recorded\nResources:\n {2}\+ {2}create {3}files:File {2}a\n/);
+    expect(fs.existsSync(path.join(sb.files, "a.txt"))).toBe(true);
+    expect((await cli(["destroy", ...base, "--refresh"])).stderr).toContain("--refresh goes with up or preview");
 
     const usage = await cli(["sideways", "--dir", fixture]);
     expect(usage.code).toBe(2);
