@@ -3,7 +3,8 @@ import { sandboxExists } from "../sandbox/sandboxHost";
 import type { HostConnection } from "./connection";
 import { spawnScript } from "./spawnScript";
 import { traced } from "./trace";
-import { ExecResult, RunOptions, Transport, TransportError } from "./types";
+import { HostGoneError } from "./hostErrors";
+import { ExecResult, RunOptions, Transport } from "./types";
 
 /**
  * Runs scripts in a sandbox host's outside, the namespace that stands in for the internet
@@ -22,7 +23,7 @@ export class SandboxOutsideTransport implements Transport {
   }
   async run(script: string, opts?: RunOptions): Promise<ExecResult> {
     if (!sandboxExists(this.name, this.root)) {
-      throw new TransportError(this.label, `sandbox host "${this.name}" does not exist; create it with \`npx bridgelab sandbox create ${this.name}\``);
+      throw new HostGoneError(this.label, `sandbox host "${this.name}" does not exist; create it with \`npx bridgelab sandbox create ${this.name}\``);
     }
     return spawnScript(this.label, enterOutsideArgv(sandboxPaths(this.name, this.root)), script, opts);
   }

@@ -4,6 +4,7 @@ import { HostKeyError, SshAuthError, SshCredentialError, isPermanentDialError, r
 import { describePresented, hostKeyAlgorithmsFor, hostKeyMatches, mismatchedHostKeyMessage, unpinnedHostKeyMessage } from "./sshHostKey";
 import { ResolvedSsh, authMethods } from "./sshOptions";
 import { ProxyStream, expandProxyCommand, startProxyCommand } from "./sshProxy";
+import { HostUnreachableError } from "./hostErrors";
 import { TransportError } from "./types";
 
 /**
@@ -11,8 +12,9 @@ import { TransportError } from "./types";
  * host (`ssh -J`): connect to the jump, open a `direct-tcpip` channel to the target
  * (forwardOut) and run the target's SSH session over that channel.
  *
- * Network failures are retried with backoff, up to `dialAttempts`; a host key or
- * authentication failure never is. The host key is checked during key exchange, before
+ * Network failures are retried with backoff, up to `dialAttempts`, then thrown as
+ * HostUnreachableError; a host key or authentication failure is never retried, and is not
+ * "unreachable" (the host answered). The host key is checked during key exchange, before
  * any credential is sent.
  */
 
@@ -56,7 +58,9 @@ export async function dialSsh(r: ResolvedSsh, obs: DialObserver = {}): Promise<S
     try {
       jump = await dialSsh(r.jump, obs);
     } catch (e) {
-      throw new TransportError(r.label, `cannot reach it through its jump host: ${(e as Error).message}`, e);
+      // An unreachable jump host leaves the target unreachable; a jump host that refused us does not.
+      const E = e instanceof HostUnreachableError ? HostUnreachableError : TransportError;
+      throw new E(r.label, `cannot reach it through its jump host: ${(e as Error).message}`, e);
     }
   }
   try {
@@ -76,7 +80,10 @@ async function withRetries(r: ResolvedSsh, attempt: () => Promise<SshLink>): Pro
       if (isPermanentDialError(e)) throw e;
       if (n >= attempts) {
         const why = e instanceof TransportError ? e.message.slice(r.label.length + 2) : String(e);
-        throw new TransportError(r.label, attempts > 1 ? `${why} (gave up after ${attempts} attempts)` : why, e);
+        // A network failure (no TCP connection, the proxy command or jump could not carry one, no
+        // handshake in time) is "cannot reach the host"; anything else stays a plain TransportError.
+        const E = e instanceof TransportError ? HostUnreachableError : TransportError;
+        throw new E(r.label, attempts > 1 ? `${why} (gave up after ${attempts} attempts)` : why, e);
       }
       await new Promise((res) => setTimeout(res, dialBackoffMs(n)));
     }

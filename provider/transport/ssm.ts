@@ -3,6 +3,7 @@ import { checkConnection } from "./connectionCheck";
 import type { SsmConnection } from "./connection";
 import { SSM_LIMITS, SSM_POLLING, describeSsm, ssmLabel } from "./ssmOptions";
 import { DOCUMENT_NAME, backoffMs, isThrottling, scriptResult, ssmCommands, ssmTimeouts, truncatedStreams } from "./ssmScript";
+import { HostUnreachableError } from "./hostErrors";
 import { DEFAULT_TIMEOUT_MS, ExecResult, RunOptions, TimeoutError, Transport, TransportError, summarize } from "./types";
 
 /**
@@ -137,7 +138,9 @@ export class SsmTransport implements Transport {
       Failed: "it failed before the script ran",
     };
     const stderr = (inv.StandardErrorContent ?? "").trim();
-    throw new TransportError(
+    // Not delivered: the node is stopped, terminated or its agent is offline (the host cannot be reached).
+    const E = details === "Undeliverable" || details === "DeliveryTimedOut" ? HostUnreachableError : TransportError;
+    throw new E(
       this.label,
       `SSM command ${commandId} (\`${summarize(script)}\`) ended ${status}/${details}: ${why[details] ?? why[status] ?? "no result"}` +
         (stderr ? `: ${stderr.slice(0, 500)}` : ""),
@@ -175,7 +178,9 @@ export class SsmTransport implements Transport {
           throw t;
         }
         if ((e as { name?: string }).name === "InvocationDoesNotExist") throw e;
-        throw new TransportError(this.label, `${what} for \`${summarize(run.script)}\` failed: ${explain(e, this.connection, attempt + 1)}`, e);
+        // InvalidInstanceId: SSM cannot send to the node (terminated, stopped, not managed): unreachable.
+        const E = (e as { name?: string }).name === "InvalidInstanceId" ? HostUnreachableError : TransportError;
+        throw new E(this.label, `${what} for \`${summarize(run.script)}\` failed: ${explain(e, this.connection, attempt + 1)}`, e);
       }
     }
   }
