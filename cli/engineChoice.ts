@@ -31,8 +31,9 @@ export function findPulumi(envPath: string | undefined = process.env.PATH): stri
   return undefined;
 }
 
-export function chooseEngine(requested: string | undefined, pulumi: string | undefined, verb: "up" | "down"): EngineChoice {
-  const bundledHint = `\`npx bridgelab ${verb} --engine bundled\` (what \`npm run lab${verb === "down" ? ":down" : ""}\` runs)`;
+export function chooseEngine(requested: string | undefined, pulumi: string | undefined, verb: "up" | "down" | "refresh" | "verify"): EngineChoice {
+  const npmRun = verb === "up" ? " (what `npm run lab` runs)" : verb === "down" ? " (what `npm run lab:down` runs)" : "";
+  const bundledHint = `\`npx bridgelab ${verb} --engine bundled\`${npmRun}`;
   switch (requested) {
     case "bundled":
       return pulumi

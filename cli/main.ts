@@ -3,6 +3,8 @@ import { ENGINE_USAGE, engineCommand } from "./engineCommand";
 import { GRAPH_USAGE, graphCommand } from "./graphCommand";
 import { LAB_USAGE, labCommand } from "./labCommand";
 import { NEW_USAGE, newCommand } from "./newCommand";
+import { REFRESH_USAGE, refreshCommand } from "./refreshCommand";
+import { VERIFY_USAGE, verifyCommand } from "./verifyCommand";
 import { SANDBOX_USAGE, sandboxCommand } from "./sandboxCommand";
 import { STATE_USAGE, stateCommand } from "./stateCommand";
 import { version } from "./packageInfo";
@@ -10,6 +12,8 @@ import { version } from "./packageInfo";
 const commands: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
   up: { usage: LAB_USAGE, run: (a) => labCommand("up", a) },
   down: { usage: LAB_USAGE, run: (a) => labCommand("down", a) },
+  verify: { usage: VERIFY_USAGE, run: verifyCommand },
+  refresh: { usage: REFRESH_USAGE, run: refreshCommand },
   engine: { usage: ENGINE_USAGE, run: engineCommand },
   new: { usage: NEW_USAGE, run: newCommand },
   graph: { usage: GRAPH_USAGE, run: graphCommand },
@@ -21,8 +25,11 @@ export const USAGE = `bridgelab ${version()}: Linux container networking labs as
 
 usage: bridgelab COMMAND [options]      (bridgelab COMMAND --help for a command's options)
 
-  up        bring a lab up on a sandbox host (the built-in labs, or --dir PROJECT) and verify it
+  up        bring a lab up on a sandbox host (the built-in labs, or --dir PROJECT): refresh,
+            repair what is gone or drifted, and verify it on the live host
   down      destroy it and delete the sandbox host
+  verify    probe the lab as it is now, changing nothing (exit 1 when a path is broken)
+  refresh   record in the lab's state what is really on its host
   engine    up|preview|refresh|destroy a Pulumi project without the Pulumi CLI
   new       make a new Pulumi project from one of bridgelab's examples
   graph     draw a lab's topology as SVG (from its state, its outputs, or the live host)

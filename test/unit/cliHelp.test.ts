@@ -19,6 +19,9 @@ const helps: Array<[string[], string]> = [
   [["--help"], "usage: bridgelab COMMAND"],
   [["up", "--help"], "bridgelab up   [--stack NAME]"],
   [["down", "-h"], "bridgelab down [--stack NAME]"],
+  [["verify", "--help"], "bridgelab verify [--stack NAME]"],
+  [["verify", "--json", "-h"], "Exit 0: every path as expected"],
+  [["refresh", "--help"], "bridgelab refresh [--stack NAME]"],
   [["engine", "--help"], "usage: bridgelab engine up|preview|refresh|destroy"],
   [["engine", "up", "--help"], "usage: bridgelab engine up|preview|refresh|destroy"],
   [["new", "--help"], "usage: bridgelab new DIR"],
@@ -31,6 +34,12 @@ const helps: Array<[string[], string]> = [
 ];
 
 describe("bridgelab's command line", () => {
+  it("the command list names verify and refresh beside up and down", async () => {
+    const r = await cli(["--help"]);
+    expect(r.stdout).toMatch(/^ {2}verify {4}probe the lab as it is now, changing nothing/m);
+    expect(r.stdout).toMatch(/^ {2}refresh {3}record in the lab's state what is really on its host/m);
+  });
+
   it.each(helps)("%j prints its usage and exits 0", async (args, usage) => {
     const r = await cli(args);
     expect(r).toMatchObject({ code: 0, stderr: "" });
@@ -44,6 +53,9 @@ describe("bridgelab's command line", () => {
   it("an unknown command or flag exits 2, naming the nearest known one; a user's error has no stack trace", async () => {
     expect(await cli(["grpah"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command \"grpah\": did you mean `bridgelab graph`?") });
     expect(await cli(["up", "--sandbx", "x"])).toMatchObject({ code: 2, stderr: "bridgelab up: unknown option --sandbx: did you mean --sandbox? (see `bridgelab up --help`)\n" });
+    expect(await cli(["verfy"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command \"verfy\": did you mean `bridgelab verify`?") });
+    expect(await cli(["verify", "--probe-only"])).toMatchObject({ code: 2, stderr: "bridgelab verify: unknown option --probe-only: did you mean --probes-only? (see `bridgelab verify --help`)\n" });
+    expect(await cli(["refresh", "--stak", "x"])).toMatchObject({ code: 2, stderr: "bridgelab refresh: unknown option --stak: did you mean --stack? (see `bridgelab refresh --help`)\n" });
     expect(await cli(["engine", "up", "--stak", "dev"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown option --stak: did you mean --stack?") });
     expect(await cli(["graph", "--live", "--json=yes"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--json takes no value") });
     expect(await cli(["sandbox", "creat", "x"])).toMatchObject({ code: 2, stderr: expect.stringContaining("did you mean `bridgelab sandbox create`?") });

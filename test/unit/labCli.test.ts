@@ -3,7 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { automationPlan } from "../../cli/automation";
 import { chooseEngine, findPulumi } from "../../cli/engineChoice";
-import { defaultStack, downCommand, labsDir, parseLabArgs } from "../../cli/labCommand";
+import { defaultStack, downCommand, labCommandLine, labsDir, parseLabArgs, verificationSource } from "../../cli/labCommand";
+import { type LiveCheck, brokenPaths, bundledState, formatLiveCheck, liveOk, probeNow, providerNameOf, urnName } from "../../cli/labLive";
+import { revealSecrets } from "../../cli/automation";
+import { parseVerifyArgs } from "../../cli/verifyCommand";
 import { findVerifications, formatVerification } from "../../cli/labReport";
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -171,5 +174,157 @@ describe("verification report", () => {
       "                                         connect to server",
     ]);
     expect(lines.every((l) => l.length <= 100)).toBe(true);
+  });
+});
+
+describe("bridgelab verify and refresh: arguments", () => {
+  const cwd = "/srv/work";
+  it("verify takes up's lab flags (not --config) and its own --probes-only and --json", () => {
+    expect(parseVerifyArgs([], cwd)).toEqual({
+      stack: "netns-lab",
+      dir: labsDir,
+      sandbox: "bridgelab",
+      engine: undefined,
+      stateDir: "/srv/work/.bridgelab",
+      config: {},
+      probesOnly: false,
+      json: false,
+    });
+    expect(parseVerifyArgs(["--stack=basic", "--sandbox", "lab-7", "--engine", "bundled", "--state-dir", "s", "--probes-only", "--json"], cwd)).toEqual({
+      stack: "basic",
+      dir: labsDir,
+      sandbox: "lab-7",
+      engine: "bundled",
+      stateDir: "/srv/work/s",
+      config: {},
+      probesOnly: true,
+      json: true,
+    });
+    expect(parseVerifyArgs(["--json", "-h"])).toBeUndefined();
+  });
+  it("verify refuses what it does not know, naming the nearest flag", () => {
+    expect(() => parseVerifyArgs(["--probe-only"])).toThrow(expect.objectContaining({ command: "bridgelab verify" }));
+    expect(() => parseVerifyArgs(["--probe-only"])).toThrow("unknown option --probe-only: did you mean --probes-only?");
+    expect(() => parseVerifyArgs(["--config", "a=b"])).toThrow("unknown option --config");
+    expect(() => parseVerifyArgs(["--json=yes"])).toThrow("--json takes no value");
+    expect(() => parseVerifyArgs(["--stack", "netns-lub"])).toThrow(/no Pulumi.netns-lub.yaml .*did you mean netns-lab\?/);
+    expect(() => parseVerifyArgs(["now"])).toThrow('unexpected argument "now"');
+  });
+  it("refresh takes up's flags, and is named in its errors", () => {
+    expect(parseLabArgs(["--sandbox", "lab-7", "--engine", "bundled", "--config", "mtu=1400"], "refresh", cwd)).toMatchObject({ sandbox: "lab-7", engine: "bundled", config: { mtu: "1400" } });
+    expect(() => parseLabArgs(["--sandbx", "x"], "refresh", cwd)).toThrow(expect.objectContaining({ command: "bridgelab refresh", message: "unknown option --sandbx: did you mean --sandbox?" }));
+    expect(parseLabArgs(["--help"], "refresh", cwd)).toBeUndefined();
+  });
+  it("without a Pulumi CLI, refresh and verify offer the bundled engine under their own name", () => {
+    const c = chooseEngine(undefined, undefined, "verify");
+    expect("error" in c && c.error).toContain("`npx bridgelab verify --engine bundled`.");
+    const r = chooseEngine(undefined, undefined, "refresh");
+    expect("error" in r && r.error).toContain("`npx bridgelab refresh --engine bundled`.");
+  });
+  it("labCommandLine repeats the flags that differ from the defaults", () => {
+    const opts = parseLabArgs(["--sandbox", "lab-7"], "up", repo)!;
+    expect(labCommandLine("verify", opts, "bundled", repo)).toBe("npx bridgelab verify --engine bundled --sandbox lab-7");
+    expect(labCommandLine("up", opts, "pulumi", repo)).toBe("npx bridgelab up --sandbox lab-7");
+  });
+});
+
+describe("which verification bridgelab up prints", () => {
+  const probe = "pulumi-nodejs:dynamic/bridgelab:LabProbe";
+  const bridge = "pulumi-nodejs:dynamic/bridgelab:Bridge";
+  it("a LabProbe that ran in the update probed after the changes; nothing changed: the refresh's probe; other changes only: probe again", () => {
+    expect(verificationSource([{ type: bridge, op: "create" }, { type: probe, op: "update" }])).toBe("update");
+    expect(verificationSource([{ type: bridge, op: "create" }, { type: probe, op: "create" }])).toBe("update");
+    expect(verificationSource([{ type: "pulumi:pulumi:Stack", op: "same" }, { type: bridge, op: "same" }, { type: probe, op: "same" }])).toBe("refresh");
+    expect(verificationSource([{ type: "pulumi:pulumi:Stack", op: "update" }, { type: probe, op: "same" }])).toBe("refresh");
+    expect(verificationSource([{ type: bridge, op: "update" }, { type: probe, op: "same" }])).toBe("stale");
+    // The Pulumi CLI's step names.
+    expect(verificationSource([{ type: bridge, op: "delete-replaced" }, { type: probe, op: "same" }])).toBe("stale");
+    expect(verificationSource([{ type: probe, op: "create-replacement" }])).toBe("update");
+  });
+});
+
+describe("bridgelab verify: the lab's state and the report", () => {
+  it("maps bridgelab's resource types to their providers, and nothing else", () => {
+    expect(providerNameOf("pulumi-nodejs:dynamic/bridgelab:Bridge")).toBe("bridgeProvider");
+    expect(providerNameOf("pulumi-nodejs:dynamic/bridgelab:NetNamespace")).toBe("netNamespaceProvider");
+    expect(providerNameOf("pulumi-nodejs:dynamic/bridgelab:EcsHostCheck")).toBe("ecsHostCheckProvider");
+    expect(providerNameOf("pulumi-nodejs:dynamic/bridgelab:Unheard")).toBeUndefined();
+    expect(providerNameOf("pulumi-nodejs:dynamic/files:File")).toBeUndefined();
+    expect(providerNameOf("aws:ec2/instance:Instance")).toBeUndefined();
+  });
+
+  it("reads the bundled engine's state file read-only, secrets decrypted with the key beside it", async () => {
+    const file = path.join(tmp, "verify-state.json");
+    const { StateStore } = await import("../../engine/state");
+    const { makeSecret } = await import("../../engine/properties");
+    const store = StateStore.load(file, "lab", "proj", undefined, false);
+    const base = { custom: true, parent: "", dependencies: [] };
+    store.put({ ...base, urn: "urn:pulumi:lab::proj::pulumi-nodejs:dynamic/bridgelab:LabProbe::verification", type: "pulumi-nodejs:dynamic/bridgelab:LabProbe", id: "probe-1", inputs: { probes: [] }, outputs: { connection: makeSecret({ kind: "sandbox", name: "s1" }), probes: [] } });
+    store.put({ ...base, urn: "urn:pulumi:lab::proj::bridgelab:index:Network::br0", type: "bridgelab:index:Network", custom: false, id: "", inputs: {}, outputs: {} });
+    store.save();
+    store.flush();
+    expect(fs.readFileSync(file, "utf8")).not.toContain('"s1"');
+    const before = fs.readFileSync(file, "utf8");
+    const read = (await bundledState(file))!;
+    expect(read.map((r) => [urnName(r.urn), r.custom])).toEqual([["verification", true], ["br0", false]]);
+    expect(read[0].outputs.connection).toEqual({ kind: "sandbox", name: "s1" });
+    expect(fs.readFileSync(file, "utf8")).toBe(before);
+    expect(await bundledState(path.join(tmp, "none.json"))).toBeUndefined();
+  });
+
+  it("reveals the secrets of `pulumi stack export --show-secrets`, and says when one is still sealed", () => {
+    const sig = "4dabf18193072939515e22adb298388d";
+    const secret = "1b47061264138c4ac30d75fd1eb44270";
+    const sealed = { found: false };
+    expect(revealSecrets({ connection: { [sig]: secret, plaintext: '{"kind":"sandbox","name":"s1"}' }, probes: [1] }, sealed)).toEqual({ connection: { kind: "sandbox", name: "s1" }, probes: [1] });
+    expect(sealed.found).toBe(false);
+    revealSecrets({ key: { [sig]: secret, ciphertext: "v1:abc" } }, sealed);
+    expect(sealed.found).toBe(true);
+  });
+
+  it("a LabProbe on a sandbox host that no longer exists: every path is reported, none probed", async () => {
+    const v = await probeNow({
+      urn: "urn:pulumi:lab::proj::pulumi-nodejs:dynamic/bridgelab:LabProbe::verification",
+      type: "pulumi-nodejs:dynamic/bridgelab:LabProbe",
+      id: "probe-1",
+      custom: true,
+      inputs: {},
+      outputs: { connection: { kind: "sandbox", name: "no-such-box-9" }, probes: [{ name: "ping:a", from: "netns0", kind: "ping", target: "10.0.0.1", expect: "reach" }] },
+    });
+    expect(v).toEqual({
+      at: "verification",
+      summary: "0/1 paths as expected; not as expected: ping:a",
+      matrix: [{ name: "ping:a", from: "netns0", kind: "ping", target: "10.0.0.1", expect: "reach", result: "error", ok: false, detail: 'sandbox host "no-such-box-9" does not exist' }],
+    });
+    expect(brokenPaths([v])).toEqual([
+      "verification: 1 of 1 paths not as expected:",
+      '  ping:a: netns0 → 10.0.0.1 (ping) expected reach but: could not probe: sandbox host "no-such-box-9" does not exist',
+    ]);
+  });
+
+  it("prints what is not as recorded, then each matrix; ok only when both are clean", () => {
+    const check: LiveCheck = {
+      verifications: [{ at: "verification", summary: "1/1 paths as expected", matrix: [{ name: "ping:a", from: "netns0", kind: "ping", target: "10.0.0.1", expect: "reach", ok: true, detail: "reply" }] }],
+      findings: [
+        { urn: "u1", type: "pulumi-nodejs:dynamic/bridgelab:VethPair", name: "netns0-ceth0", status: "gone" },
+        { urn: "u2", type: "pulumi-nodejs:dynamic/bridgelab:Bridge", name: "br0", status: "drift", changes: ["mtu"] },
+        { urn: "u3", type: "pulumi-nodejs:dynamic/bridgelab:Egress", name: "br0", status: "error", detail: "exited 1: iptables-save: not found" },
+      ],
+      asRecorded: 5,
+      notRead: 1,
+      notes: [],
+    };
+    expect(formatLiveCheck(check)).toEqual([
+      "resources: 5 as recorded, 1 gone, 1 drifted, 1 not readable, 1 not read (not bridgelab's)",
+      "  -  gone     bridgelab:VethPair  netns0-ceth0",
+      "  ~  drift    bridgelab:Bridge    br0           [mtu]",
+      "  !  error    bridgelab:Egress    br0           exited 1: iptables-save: not found",
+      "verification: 1/1 paths as expected",
+      "  ok  ping:a  netns0 → 10.0.0.1 (ping)  reach    reply",
+    ]);
+    expect(liveOk(check)).toBe(false);
+    expect(liveOk({ ...check, findings: [] })).toBe(true);
+    expect(formatLiveCheck({ ...check, findings: [] }, true)[0]).toBe("verification: 1/1 paths as expected");
+    expect(formatLiveCheck({ ...check, findings: [], verifications: [] })).toEqual(["resources: 5 as recorded, 1 not read (not bridgelab's)", "verification: the lab has no LabProbe, so no path was probed"]);
   });
 });
