@@ -148,3 +148,16 @@ export function ownerPhrase(tag: string | undefined, record: string | undefined)
   if (parsed?.version === 1) return `was made by bridgelab 0.1 (tag ${tag}), which did not record its owner; only the stack whose state holds it may take it`;
   return `is not managed by bridgelab${tag ? ` (its tag is ${JSON.stringify(tag)})` : " (it has no bridgelab tag)"}`;
 }
+
+/**
+ * Why an update changed nothing, and the way out, when the object the state names is gone or
+ * is not this resource's (`found` holds its tag and its owner's record):
+ *   veth "veth0" on lab-1 is not this resource's, so the update leaves it as it is: it belongs
+ *   to resource …; refresh the stack (`pulumi refresh`, or `up --refresh`) so that its state
+ *   shows what is there
+ */
+export function notOwnUpdateMessage(subject: string, found: "gone" | { tag: string | undefined; record: string | undefined }): string {
+  const advice = "refresh the stack (`pulumi refresh`, or `up --refresh`) so that its state shows what is there";
+  if (found === "gone") return `${subject} is gone (deleted by hand, or the host restarted), so it cannot be updated in place; ${advice}, and the next up creates it again`;
+  return `${subject} is not this resource's, so the update leaves it as it is: it ${ownerPhrase(found.tag, found.record)}; ${advice}`;
+}

@@ -1,10 +1,13 @@
 import { bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, bridgeUpdateScript } from "../../provider/host/bridgeScripts";
-import { netnsCreateScript, netnsDeleteScript, netnsReadScript } from "../../provider/host/netnsScripts";
+import { netnsCreateScript, netnsDeleteScript, netnsReadScript, netnsUpdateScript } from "../../provider/host/netnsScripts";
 import { ownerOf } from "../../provider/host/owner";
 
 /** The owner fixtures name: a Bridge of stack dev of project lab. */
 export const OWNER = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:Bridge::br0")!;
 const RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Network$pulumi-nodejs:dynamic/bridgelab:Bridge::br0")!;
+/** A NetNamespace of stack dev of project lab, and the same resource moved under a component (alias). */
+const NETNS = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:NetNamespace::netns0")!;
+const NETNS_RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Container$pulumi-nodejs:dynamic/bridgelab:NetNamespace::netns0")!;
 
 /**
  * Every script the host layer builds, by fixture file name. hostScripts.test.ts compares each
@@ -24,7 +27,13 @@ export const scriptCases: Record<string, string> = {
   "bridge-read.sh": bridgeReadScript("br0", OWNER),
   "bridge-delete.sh": bridgeDeleteScript("br0", OWNER),
   "bridge-delete-v1.sh": bridgeDeleteScript("br0", undefined),
-  "netns-create.sh": netnsCreateScript("netns0"),
-  "netns-read.sh": netnsReadScript("netns0"),
-  "netns-delete.sh": netnsDeleteScript("netns0"),
+  "netns-create.sh": netnsCreateScript("netns0", NETNS),
+  "netns-create-v1.sh": netnsCreateScript("netns0", undefined),
+  // Adopting its own namespace (a create cut short), and the re-tags: 0.1's namespace taken over, a resource moved by an alias.
+  "netns-update-adopt.sh": netnsUpdateScript("netns0", NETNS, NETNS),
+  "netns-update-retag-v1.sh": netnsUpdateScript("netns0", undefined, NETNS),
+  "netns-update-retag-renamed.sh": netnsUpdateScript("netns0", NETNS, NETNS_RENAMED),
+  "netns-read.sh": netnsReadScript("netns0", NETNS),
+  "netns-delete.sh": netnsDeleteScript("netns0", NETNS),
+  "netns-delete-v1.sh": netnsDeleteScript("netns0", undefined),
 };
