@@ -1,8 +1,8 @@
+import { Owner, aliasOwnerLines, forgetOwnerLines, ownerTag, recordOwnerLines } from "./owner";
 import { shJoin } from "./quote";
 import { sectionMarker as mark } from "./sections";
 import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./script";
 import { subnetOf } from "./validate";
-import { tagFor } from "./tags";
 
 /**
  * Scripts for a veth pair: one end on the host, the peer in a network namespace (or also on
@@ -17,12 +17,14 @@ import { tagFor } from "./tags";
  * name (no moment where it sits on the host under a name that could collide):
  *
  *   ip link add name veth0 mtu 1500 type veth peer name ceth0 mtu 1500 address 02:42:ac:12:00:0a netns netns0
- *   ip link set dev veth0 alias bridgelab:v1:veth
+ *   ip link set dev veth0 alias bridgelab:v2:veth:1a2b3c4d
  *   ...
  *
- * Only the host end carries the tag; deleting it deletes the pair, wherever the peer is.
+ * Only the host end carries the tag, which names the pair's owner (owner.ts; its URN is kept
+ * in /run/bridgelab/owners/ID); deleting the host end deletes the pair, wherever the peer is.
+ * Without an owner (state of bridgelab 0.1) the tag is 0.1's `bridgelab:v1:veth`.
  */
-const TAG = tagFor("veth");
+const KIND = "veth";
 
 /** Exit status of a script that found a route clash and changed nothing. */
 export const EXIT_ROUTE_CLASH = 74;
@@ -46,6 +48,8 @@ export interface VethSpec {
   /** MAC of the peer; absent: the kernel's random one is kept. */
   mac?: string;
   up: boolean;
+  /** Who made it; absent for state of bridgelab 0.1. */
+  owner?: Owner;
 }
 
 /** argv of `ip` acting where the peer lives: `ip -n netns0 ...` or plain `ip ...`. */
@@ -57,8 +61,22 @@ function peerIpText(v: VethSpec): string {
   return v.netns ? `ip -n ${v.netns}` : "ip";
 }
 
-function ours(name: string): string {
-  return `ip -j link show dev ${name} 2>/dev/null | grep -qF '"ifalias":"${TAG}"'`;
+function ours(name: string, owner: Owner | undefined): string {
+  return `ip -j link show dev ${name} 2>/dev/null | grep -qF '"ifalias":"${ownerTag(KIND, owner)}"'`;
+}
+
+/**
+ * Before an update touches anything: the host end must be `from`'s (or already `to`'s: an
+ * update retried after its re-tag). Otherwise print "gone" (no such link) or "foreign" (its
+ * link, and its owner's record under "owner") and stop, changing nothing.
+ */
+function onlyOwn(name: string, from: Owner | undefined, to: Owner | undefined): string[] {
+  const owners = ownerTag(KIND, from) === ownerTag(KIND, to) ? [to] : [from, to];
+  const show = `ip -j link show dev ${name}`;
+  return [
+    `if ! ip link show dev ${name} >/dev/null 2>&1; then ${mark("gone")}; exit 0; fi`,
+    `if ${owners.map((o) => `! ${ours(name, o)}`).join(" && ")}; then ${[mark("foreign"), show, ...aliasOwnerLines(show)].join("; ")}; exit 0; fi`,
+  ];
 }
 
 /** Everything read and delete need, in sections; missing peer pieces print `[]`. */
@@ -95,16 +113,18 @@ function routeClashCheck(v: VethSpec): string[] {
 }
 
 /**
- * Create the pair. If a link named `name` exists, print what read would under "exists"
- * and exit EXIT_EXISTS: the caller adopts it only if it is a veth carrying our tag. A peer
- * name already taken, a missing namespace or a route clash fail before anything changes.
+ * Create the pair. If a link named `name` exists, print what read would under "exists" (and
+ * its owner's record under "owner") and exit EXIT_EXISTS: the caller adopts it only if it is
+ * a veth carrying this owner's tag. A peer name already taken, a missing namespace or a route
+ * clash fail before anything changes. The owner is recorded once the host end is tagged; the
+ * undo deletes the pair and forgets the record.
  */
 export function vethCreateScript(v: VethSpec): string {
   const where = v.netns ? `in network namespace ${v.netns}` : "on the host";
   const peerOpts = ["name", v.peerIfname, "mtu", String(v.mtu), ...(v.mac ? ["address", v.mac] : []), ...(v.netns ? ["netns", v.netns] : [])];
   const lines: Line[] = [
     "set -u",
-    `if ip link show dev ${v.name} >/dev/null 2>&1; then ${mark("exists")}; ${readBack(v).join("; ")}; exit ${EXIT_EXISTS}; fi`,
+    `if ip link show dev ${v.name} >/dev/null 2>&1; then ${mark("exists")}; ${[...readBack(v), ...aliasOwnerLines(`ip -j link show dev ${v.name}`)].join("; ")}; exit ${EXIT_EXISTS}; fi`,
   ];
   if (v.netns) lines.push(`if [ ! -e /run/netns/${v.netns} ]; then echo 'network namespace ${v.netns} does not exist (create the NetNamespace first)' >&2; exit 1; fi`);
   lines.push(
@@ -115,12 +135,12 @@ export function vethCreateScript(v: VethSpec): string {
     ["ip", "link", "add", "name", v.name, "mtu", String(v.mtu), "type", "veth", "peer", ...peerOpts],
     // Armed only after our own `ip link add` succeeded. Deleting the host end deletes the
     // peer too, also once it is inside the namespace.
-    armUndo(["ip", "link", "del", "dev", v.name], { afterHold: true }),
+    armUndo([`ip link del dev ${v.name}`, ...forgetOwnerLines(v.owner)].join("; "), { afterHold: true }),
   );
   // The rest in two `ip -batch` runs, the host end's then the peer's, instead of a process
   // per step (a lab's veths are its most numerous scripts). A failing line stops its batch
   // with "Command failed -:N" and a non-zero exit, and the undo runs as before.
-  const host: string[][] = [["link", "set", "dev", v.name, "alias", TAG]];
+  const host: string[][] = [["link", "set", "dev", v.name, "alias", ownerTag(KIND, v.owner)]];
   if (v.hostAddress) host.push(["addr", "add", v.hostAddress, "dev", v.name]);
   if (v.bridge) host.push(["link", "set", "dev", v.name, "master", v.bridge], hairpinOn(v.name).slice(1) as string[]);
   host.push(["link", "set", "dev", v.name, v.up ? "up" : "down"]);
@@ -128,7 +148,7 @@ export function vethCreateScript(v: VethSpec): string {
   if (v.address) peer.push(["addr", "add", v.address, "dev", v.peerIfname]);
   peer.push(["link", "set", "dev", v.peerIfname, v.up ? "up" : "down"]);
   if (v.gateway) peer.push(["route", "add", "default", "via", v.gateway, "dev", v.peerIfname]);
-  lines.push(ipBatch(["ip"], host), ipBatch(peerIp(v), peer), disarm(), ...readBack(v));
+  lines.push(ipBatch(["ip"], host), ...recordOwnerLines(v.owner), ipBatch(peerIp(v), peer), disarm(), ...readBack(v));
   return script(lines);
 }
 
@@ -157,12 +177,20 @@ function hairpinOn(name: string): Line {
 /**
  * Change in place what differs between `from` (what the host holds) and `to`. Up/down is
  * set every time (cheap, converges), and so is the default route: removing an address
- * flushes the routes through it.
+ * flushes the routes through it. A new owner (0.1's pair taken over by its stack under 0.2,
+ * or a resource moved by an alias) re-tags the host end and forgets the old owner's record;
+ * the owner is recorded every time (a create cut between the alias and the record left none).
+ * A host end that is not `from`'s (deleted by hand, or another owner's under the same name)
+ * is left alone: "gone" or "foreign" (see onlyOwn).
  */
 export function vethUpdateScript(from: VethSpec, to: VethSpec): string {
-  const lines: Line[] = [];
+  const lines: Line[] = [...onlyOwn(to.name, from.owner, to.owner)];
   if (from.hostAddress !== to.hostAddress) lines.push(...routeClashCheck(to));
   lines.push("set -e");
+  if (ownerTag(KIND, from.owner) !== ownerTag(KIND, to.owner)) {
+    lines.push(["ip", "link", "set", "dev", to.name, "alias", ownerTag(KIND, to.owner)], ...forgetOwnerLines(from.owner));
+  }
+  lines.push(...recordOwnerLines(to.owner));
   if (from.mtu !== to.mtu) {
     lines.push(["ip", "link", "set", "dev", to.name, "mtu", String(to.mtu)]);
     lines.push(peerIp(to, "link", "set", "dev", to.peerIfname, "mtu", String(to.mtu)));
@@ -188,18 +216,23 @@ export function vethUpdateScript(from: VethSpec, to: VethSpec): string {
   return script(lines);
 }
 
-/** What is there: "gone" when the host end is missing or not ours. */
+/** What is there: "gone" when the host end is missing or not this owner's. */
 export function vethReadScript(v: VethSpec): string {
-  return script([`if ! ${ours(v.name)}; then ${mark("gone")}; exit 0; fi`, ...readBack(v)]);
+  return script([`if ! ${ours(v.name, v.owner)}; then ${mark("gone")}; exit 0; fi`, ...readBack(v)]);
 }
 
 /**
+ * Delete the pair if its host end is this owner's, and forget the owner's record.
  * Idempotent: a missing host end prints nothing (also when the namespace was deleted and
- * took the pair with it); a foreign link of that name is left alone and reported.
+ * took the pair with it); a link of that name that is not this owner's is left alone and
+ * reported under "foreign" (its alias, and its owner's record under "owner"). This owner's
+ * record is forgotten in every case: it owns nothing here after.
  */
-export function vethDeleteScript(name: string): string {
+export function vethDeleteScript(name: string, owner: Owner | undefined): string {
+  const show = `ip -j link show dev ${name}`;
   return script([
-    `if ${ours(name)}; then ip link del dev ${name}; ${mark("deleted")}`,
-    `elif ip link show dev ${name} >/dev/null 2>&1; then ${mark("foreign")}; fi`,
+    `if ${ours(name, owner)}; then ip link del dev ${name}; ${[...forgetOwnerLines(owner), mark("deleted")].join("; ")}`,
+    `elif ip link show dev ${name} >/dev/null 2>&1; then ${[mark("foreign"), show, ...aliasOwnerLines(show), ...forgetOwnerLines(owner)].join("; ")}`,
+    `else ${[...forgetOwnerLines(owner), ":"].join("; ")}; fi`,
   ]);
 }

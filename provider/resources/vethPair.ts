@@ -4,15 +4,16 @@ import { globalCidrs, isAdminUp, parseIpAddrJson } from "../host/ipJson";
 import { checkMac, macFromIPv4, normalizeMac } from "../host/mac";
 import { EXIT_EXISTS } from "../host/script";
 import { splitSections } from "../host/sections";
+import { foreignOwnerMessage, notOwnUpdateMessage, ownerPhrase, ownerTag } from "../host/owner";
 import { checkIpAddress, gatewayProblem, normalizeAddress } from "../host/subnets";
-import { tagFor } from "../host/tags";
 import { Problem, checkIfname, checkInterfaceCidr, checkMtu, checkNetnsName, normalizeCidr, subnetOf } from "../host/validate";
 import { parseIpRouteJson, parseVethLinkJson } from "../host/vethJson";
 import { EXIT_ROUTE_CLASH, VethSpec, vethCreateScript, vethDeleteScript, vethReadScript, vethUpdateScript } from "../host/vethScripts";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, ExecResult, Transport, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost } from "./contract";
+import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost, ownerFailures, ownerOfProps } from "./contract";
+import { ownerInput } from "./ownerInput";
 import { claimHostSubnet, releaseHostSubnet } from "./vethRoutes";
 
 /**
@@ -26,6 +27,7 @@ import { claimHostSubnet, releaseHostSubnet } from "./vethRoutes";
  *   ip -n netns0 addr add 172.18.0.10/16 dev ceth0
  *   ip -n netns0 link set ceth0 up; ip link set veth0 up
  *   ip -n netns0 route add default via 172.18.0.1
+ *   ip link set dev veth0 alias bridgelab:v2:veth:1a2b3c4d   # its owner (host/owner.ts)
  *
  * The loopback of the namespace is the NetNamespace's business.
  */
@@ -67,9 +69,11 @@ export interface VethPairArgs {
 }
 
 /** Checked inputs, with defaults resolved: the host-side spec plus where it is and the peer's first name. */
-export interface VethPairInputs extends VethSpec {
+export interface VethPairInputs extends Omit<VethSpec, "owner"> {
   connection: HostConnection;
   peerName: string;
+  /** The resource's URN (set by the VethPair class): the owner its tag names. Absent in state of bridgelab 0.1. */
+  owner?: string;
 }
 
 export interface VethPairOutputs extends VethPairInputs {
@@ -80,7 +84,7 @@ export interface VethPairOutputs extends VethPairInputs {
   peerMac: string;
 }
 
-const TAG = tagFor("veth");
+const KIND = "veth";
 const describe = (name: string) => `veth "${name}"`;
 
 /** veth0 → ceth0 (the seed's naming); br-port → cbr-port; cut to 15 bytes. */
@@ -100,6 +104,8 @@ export function routeClashAdvice(subnet: string): string {
 function specOf(i: VethPairInputs): VethSpec {
   const s: VethSpec = { name: i.name, peerIfname: i.peerIfname, mtu: i.mtu, up: i.up };
   for (const k of ["netns", "bridge", "hostAddress", "address", "gateway", "mac"] as const) if (i[k] !== undefined) s[k] = i[k];
+  const owner = ownerOfProps(i);
+  if (owner) s.owner = owner;
   return s;
 }
 
@@ -132,6 +138,7 @@ function observed(inputs: VethPairInputs, stdout: string): VethPairOutputs {
   const pick = (want: string | undefined, have: string[]) => (want && have.includes(want) ? want : have[0]);
   return dropUndefined<VethPairOutputs>({
     connection: inputs.connection,
+    owner: inputs.owner,
     name: host.ifname,
     peerName: inputs.peerName,
     netns: inputs.netns,
@@ -160,6 +167,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     const peerName = news.peerName ?? (known(news.name) ? defaultPeerName(news.name) : news.name);
     const inputs = dropUndefined<VethPairInputs>({
       connection: news.connection,
+      owner: news.owner,
       name: news.name,
       peerName,
       netns: news.netns,
@@ -185,6 +193,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     ).filter(([, v]) => v !== undefined);
     const problems = [
       ...connectionFailures(inputs.connection),
+      ...ownerFailures(news.owner),
       ...failures([["name", inputs.name, checkIfname], ["peerName", inputs.peerName, checkIfname], ["mtu", inputs.mtu, checkMtu], ["up", inputs.up, checkBoolean], ...optional]),
     ];
     const fail = (property: string, reason: string) => problems.push({ property, reason });
@@ -236,7 +245,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds: VethPairOutputs, news: VethPairInputs) {
     const d = diffFields(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, {
       replace: ["name", "netns", "peerIfname", "peerName"],
-      update: ["bridge", "hostAddress", "address", "gateway", "mtu", "mac", "up"],
+      update: ["bridge", "hostAddress", "address", "gateway", "mtu", "mac", "up", "owner"],
     });
     // The peer vanished or moved (read found it nowhere): only a new pair brings it back.
     if (olds.peerIfindex === 0 && !d.replaces?.includes("peerIfname")) {
@@ -247,30 +256,30 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
 
   /**
    * All-or-nothing: one script, which deletes the pair if a later step fails, and refuses
-   * a route clash or a taken peer name before changing anything. Idempotent: a veth of
-   * ours of that name is adopted (converged in place, or made again if its peer is lost);
-   * any other link of that name is refused.
+   * a route clash or a taken peer name before changing anything. Idempotent: a veth this
+   * same resource made (a create cut short) is adopted (converged in place, or made again if
+   * its peer is lost); one of another owner, of bridgelab 0.1 or of nobody is refused, naming
+   * whose it is, and so is any other link of that name.
    */
   async create(inputs: VethPairInputs) {
     const what = describe(inputs.name);
     return onHost(inputs.connection, async (t) => {
       let r = await t.run(vethCreateScript(specOf(inputs)));
       if (r.code === EXIT_EXISTS) {
-        const link = parseVethLinkJson(splitSections(r.stdout).host ?? "")[0];
+        const s = splitSections(r.stdout);
+        const link = parseVethLinkJson(s.host ?? "")[0];
         if (link?.kind !== "veth") {
           throw new Error(`${what} on ${t.label}: "${inputs.name}" already exists but is not a veth (it is a ${link?.kind ?? "plain"} link)`);
         }
-        if (link.ifalias !== TAG) {
-          throw new Error(
-            `${what} on ${t.label}: a veth of that name already exists and is not managed by bridgelab (no alias ${TAG}); ` +
-              `delete it with \`ip link del ${inputs.name}\` or choose another name`,
-          );
+        if (link.ifalias !== ownerTag(KIND, ownerOfProps(inputs))) {
+          const hint = link.ifalias ? "" : ` (delete it with \`ip link del ${inputs.name}\` if nothing uses it)`;
+          throw new Error(foreignOwnerMessage(`${what} on ${t.label}: a veth of that name already exists and`, link.ifalias, s.owner) + hint);
         }
         const current = observed(inputs, r.stdout);
         if (current.peerIfindex !== 0) {
-          r = await runVeth(t, vethUpdateScript(specOf(current), specOf(inputs)), inputs);
+          r = await runVethUpdate(t, specOf(current), inputs);
         } else {
-          await runChecked(t, vethDeleteScript(inputs.name), what);
+          await runChecked(t, vethDeleteScript(inputs.name, ownerOfProps(inputs)), what);
           r = await runVeth(t, vethCreateScript(specOf(inputs)), inputs);
         }
       } else {
@@ -280,7 +289,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** Reports what is really there; a pair deleted by hand, or taken away with its namespace, is gone. */
+  /** Reports what is really there; a pair deleted by hand, taken away with its namespace, or no longer this owner's, is gone. */
   async read(id, props: VethPairOutputs) {
     return onHost(props.connection, async (t) => {
       const r = await runChecked(t, vethReadScript(specOf(props)), describe(props.name));
@@ -289,22 +298,27 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** MTU, addresses, gateway, bridge, MAC and up/down change in place, in one round trip. */
+  /** MTU, addresses, gateway, bridge, MAC, up/down and the owner's tag change in place, in one round trip. */
   async update(_id, olds: VethPairOutputs, news: VethPairInputs) {
-    const fields = ["bridge", "hostAddress", "address", "gateway", "mtu", "mac", "up"] as const;
+    const fields = ["bridge", "hostAddress", "address", "gateway", "mtu", "mac", "up", "owner"] as const;
     if (fields.every((k) => olds[k] === news[k])) return { outs: { ...olds, connection: news.connection } };
     return onHost(news.connection, async (t) => {
-      const r = await runVeth(t, vethUpdateScript(specOf(olds), specOf(news)), news);
+      const r = await runVethUpdate(t, specOf(olds), news);
       return { outs: observed(news, r.stdout) };
     });
   },
 
-  /** Idempotent: a missing pair is success (also when its namespace took it away); a link that is not ours is left in place. */
+  /**
+   * Idempotent: a missing pair is success (also when its namespace took it away); a link that
+   * is not this resource's is left in place, saying whose it is.
+   */
   async delete(_id, props: VethPairOutputs) {
     await onHost(props.connection, async (t) => {
-      const r = await runChecked(t, vethDeleteScript(props.name), describe(props.name));
-      if ("foreign" in splitSections(r.stdout)) {
-        console.error(`${describe(props.name)} on ${t.label} is not ours (no bridgelab tag); left in place`);
+      const r = await runChecked(t, vethDeleteScript(props.name, ownerOfProps(props)), describe(props.name));
+      const s = splitSections(r.stdout);
+      if ("foreign" in s) {
+        const link = parseVethLinkJson(s.foreign ?? "")[0];
+        console.error(`${describe(props.name)} on ${t.label} is not this resource's, so it is left in place: it ${ownerPhrase(link?.ifalias, s.owner)}`);
       }
     });
     releaseHostSubnet(connectionIdentity(props.connection), props.name);
@@ -333,6 +347,16 @@ async function runVeth(t: Transport, script: string, inputs: VethPairInputs): Pr
   return r;
 }
 
+/** An update script's result; it changed nothing when the host end was gone or another owner's. */
+async function runVethUpdate(t: Transport, from: VethSpec, inputs: VethPairInputs): Promise<ExecResult> {
+  const r = await runVeth(t, vethUpdateScript(from, specOf(inputs)), inputs);
+  const s = splitSections(r.stdout);
+  const subject = `${describe(inputs.name)} on ${t.label}`;
+  if ("gone" in s) throw new Error(notOwnUpdateMessage(subject, "gone"));
+  if ("foreign" in s) throw new Error(notOwnUpdateMessage(subject, { tag: parseVethLinkJson(s.foreign ?? "")[0]?.ifalias, record: s.owner }));
+  return r;
+}
+
 export class VethPair extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly peerName: pulumi.Output<string>;
@@ -358,6 +382,7 @@ export class VethPair extends pulumi.dynamic.Resource {
       {
         name: args.name ?? name,
         connection: args.connection,
+        owner: ownerInput("VethPair", name, opts),
         peerName: args.peerName,
         netns: args.netns,
         peerIfname: args.peerIfname,

@@ -1,21 +1,31 @@
 import { helloServerCommand } from "../../provider/host/helloServer";
+import { ownerOf } from "../../provider/host/owner";
 import { processCreateScript, processDeleteScript, processReadScript } from "../../provider/host/processScripts";
 import { VethSpec, vethCreateScript, vethDeleteScript, vethReadScript, vethUpdateScript } from "../../provider/host/vethScripts";
 import { describeScriptFixtures } from "../support/scriptFixtures";
 
+// The owners fixtures name: a VethPair of stack dev of project lab, and the same resource moved under a component (alias).
+const VETH = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:VethPair::veth0")!;
+const VETH_RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Container$pulumi-nodejs:dynamic/bridgelab:VethPair::veth0")!;
+
 // The seed's two variants: veth0 with a host address (no bridge), and veth0 on br0 with a gateway.
-const noBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "ceth0", hostAddress: "172.18.0.11/16", address: "172.18.0.10/16", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true };
-const onBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "eth0", bridge: "br0", address: "172.18.0.10/16", gateway: "172.18.0.1", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true };
-const hostOnly: VethSpec = { name: "veth9", peerIfname: "ceth9", mtu: 9000, up: false };
+const noBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "ceth0", hostAddress: "172.18.0.11/16", address: "172.18.0.10/16", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true, owner: VETH };
+const onBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "eth0", bridge: "br0", address: "172.18.0.10/16", gateway: "172.18.0.1", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true, owner: VETH };
+// State of bridgelab 0.1: no owner, its v1 tag.
+const hostOnlyV1: VethSpec = { name: "veth9", peerIfname: "ceth9", mtu: 9000, up: false };
 
 describeScriptFixtures("veth and process scripts match their fixtures", {
   "veth-create-hostaddr.sh": vethCreateScript(noBridge),
   "veth-create-bridge-gateway.sh": vethCreateScript(onBridge),
-  "veth-create-host-only-down.sh": vethCreateScript(hostOnly),
+  "veth-create-host-only-down-v1.sh": vethCreateScript(hostOnlyV1),
   "veth-update-mtu-mac-address.sh": vethUpdateScript(onBridge, { ...onBridge, mtu: 1400, mac: "02:42:0a:0a:00:0a", address: "10.10.0.10/24", gateway: "10.10.0.1" }),
   "veth-update-detach-hostaddr.sh": vethUpdateScript(onBridge, { ...onBridge, bridge: undefined, gateway: undefined, hostAddress: "172.19.0.1/16" }),
+  // 0.1's pair taken over by its stack under 0.2, and a resource moved under a component (alias): re-tagged.
+  "veth-update-retag-v1.sh": vethUpdateScript({ ...onBridge, owner: undefined }, onBridge),
+  "veth-update-retag-renamed.sh": vethUpdateScript(onBridge, { ...onBridge, owner: VETH_RENAMED }),
   "veth-read.sh": vethReadScript(onBridge),
-  "veth-delete.sh": vethDeleteScript("veth0"),
+  "veth-delete.sh": vethDeleteScript("veth0", VETH),
+  "veth-delete-v1.sh": vethDeleteScript("veth0", undefined),
   "process-create.sh": processCreateScript({ name: "web", netns: "netns0", command: helloServerCommand(5000, "hello from netns0"), env: { LANG: "C.UTF-8", GREETING: "it's \"quoted\" $HOME" }, workdir: "/srv/my www" }),
   "process-create-host.sh": processCreateScript({ name: "sleeper", command: ["sleep", "600"] }),
   "process-read.sh": processReadScript({ name: "web", netns: "netns0" }),
