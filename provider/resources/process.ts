@@ -1,12 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConnectionInput } from "./connectionInput";
-import { ProcessSpec, logPath, pidPath, processCreateScript, processDeleteScript, processReadScript } from "../host/processScripts";
+import { foreignOwnerMessage, notOwnUpdateMessage, ownerPhrase, ownerTag } from "../host/owner";
+import { ProcessSpec, logPath, pidPath, processCreateScript, processDeleteScript, processReadScript, processRetagScript } from "../host/processScripts";
+import { EXIT_EXISTS } from "../host/script";
 import { splitSections } from "../host/sections";
 import { Problem, checkNetnsName } from "../host/validate";
 import type { HostConnection } from "../transport/connection";
-import { runChecked } from "../transport/types";
+import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, onHost } from "./contract";
+import { connectionFailures, diffFields, failures, onHost, ownerFailures, ownerOfProps } from "./contract";
+import { ownerInput } from "./ownerInput";
 
 /**
  * A long-lived command running inside a network namespace (or on the host), stopped on
@@ -14,7 +17,7 @@ import { connectionFailures, diffFields, failures, onHost } from "./contract";
  *
  *   setsid nsenter --net=/run/netns/netns0 -- env -i PATH=… python3 -m http.server 5000 \
  *     </dev/null >/run/bridgelab/proc/web.log 2>&1 &
- *   echo "$! <start time>" >/run/bridgelab/proc/web.pid
+ *   echo "$! <start time> bridgelab:v2:process:1a2b3c4d" >/run/bridgelab/proc/web.pid   # its owner (host/owner.ts)
  *
  * and on delete `kill -s TERM -- -PID`, then KILL after a few seconds. See processScripts.ts.
  */
@@ -40,6 +43,8 @@ export interface ProcessInputs {
   command: string[];
   env?: Record<string, string>;
   workdir?: string;
+  /** The resource's URN (set by the Process class): the owner its pid file names. Absent in state of bridgelab 0.1. */
+  owner?: string;
 }
 
 export interface ProcessOutputs extends ProcessInputs {
@@ -78,8 +83,11 @@ export function checkWorkdir(field: string, v: unknown): Problem {
 }
 
 function specOf(i: ProcessInputs): ProcessSpec {
-  return { name: i.name, netns: i.netns, command: i.command, env: i.env, workdir: i.workdir };
+  return { name: i.name, netns: i.netns, command: i.command, env: i.env, workdir: i.workdir, owner: ownerOfProps(i) };
 }
+
+/** The tag in a pid file's third field; a file of bridgelab 0.1 has none, and so 0.1's tag. */
+const tagOfPidFile = (tag: string | undefined) => tag || ownerTag("process", undefined);
 
 function outputsFrom(inputs: ProcessInputs, stdout: string): ProcessOutputs {
   const [pid, startTime] = (splitSections(stdout).proc ?? "").split(/\s+/).map(Number);
@@ -90,51 +98,87 @@ function outputsFrom(inputs: ProcessInputs, stdout: string): ProcessOutputs {
 export const processProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const inputs: ProcessInputs = { connection: news.connection, name: news.name, command: news.command };
-    for (const k of ["netns", "env", "workdir"] as const) if (news[k] !== undefined) inputs[k] = news[k];
+    for (const k of ["netns", "env", "workdir", "owner"] as const) if (news[k] !== undefined) inputs[k] = news[k];
     const optional: Array<[string, unknown, (f: string, v: unknown) => Problem]> = [];
     if (inputs.netns !== undefined) optional.push(["netns", inputs.netns, checkNetnsName]);
     if (inputs.env !== undefined) optional.push(["env", inputs.env, checkEnv]);
     if (inputs.workdir !== undefined) optional.push(["workdir", inputs.workdir, checkWorkdir]);
     return {
       inputs,
-      failures: [...connectionFailures(inputs.connection), ...failures([["name", inputs.name, checkNetnsName], ["command", inputs.command, checkCommand], ...optional])],
+      failures: [...connectionFailures(inputs.connection), ...ownerFailures(news.owner), ...failures([["name", inputs.name, checkNetnsName], ["command", inputs.command, checkCommand], ...optional])],
     };
   },
 
-  /** Whatever it runs, or where, is fixed at start: any change makes a new process (the old one stopped first). */
+  /**
+   * Whatever it runs, or where, is fixed at start: any such change makes a new process (the
+   * old one stopped first). A new owner (0.1's process taken over by its stack, a resource
+   * moved by an alias) is an update: the pid file is re-tagged and the workload keeps running.
+   */
   async diff(_id, olds, news) {
-    return diffFields(olds, news, { replace: ["name", "netns", "command", "env", "workdir"], update: [] });
+    return diffFields(olds, news, { replace: ["name", "netns", "command", "env", "workdir"], update: ["owner"] });
   },
 
   /**
    * Starts the process and checks it is still alive shortly after; fails with the end of
    * its log otherwise, leaving nothing behind. A process recorded under the same name by an
-   * earlier, interrupted create is stopped first.
+   * earlier, interrupted create of this same resource is stopped first; a live one of another
+   * owner (or of bridgelab 0.1) is refused before anything changes, naming whose it is.
    */
   async create(inputs: ProcessInputs) {
+    const what = describe(inputs.name);
     return onHost(inputs.connection, async (t) => {
-      const r = await runChecked(t, processCreateScript(specOf(inputs)), describe(inputs.name));
+      const r = await t.run(processCreateScript(specOf(inputs)));
+      if (r.code === EXIT_EXISTS) {
+        const s = splitSections(r.stdout);
+        const [pid, , tag] = (s.exists ?? "").split(/\s+/);
+        throw new Error(
+          foreignOwnerMessage(`${what} on ${t.label}: a process of that name is already running (pid ${pid}, recorded in ${pidPath(inputs.name)}) and`, tagOfPidFile(tag), s.owner),
+        );
+      }
+      if (r.code !== 0) throw new CommandError(t.label, r, what);
       return { id: inputs.name, outs: outputsFrom(inputs, r.stdout) };
     });
   },
 
-  /** Present while the recorded pid is alive with the recorded start time, in its namespace; else gone. */
+  /** Present while the recorded pid is this owner's and alive with the recorded start time, in its namespace; else gone. */
   async read(id, props: ProcessOutputs) {
     return onHost(props.connection, async (t) => {
-      const r = await runChecked(t, processReadScript(props), describe(props.name));
+      const r = await runChecked(t, processReadScript(specOf(props)), describe(props.name));
       if ("gone" in splitSections(r.stdout)) return { id: "", props: {} };
       return { id, props: outputsFrom(props, r.stdout) };
     });
   },
 
-  /** Only the connection's credentials can change in place. */
+  /**
+   * A new owner re-tags the pid file in place, without restarting the process; a new key for
+   * the same host changes nothing on the host.
+   */
   async update(_id, olds: ProcessOutputs, news: ProcessInputs) {
-    return { outs: { ...olds, connection: news.connection } };
+    if (olds.owner === news.owner) return { outs: { ...olds, connection: news.connection } };
+    const what = describe(news.name);
+    return onHost(news.connection, async (t) => {
+      const r = await runChecked(t, processRetagScript(news.name, ownerOfProps(olds), ownerOfProps(news)), what);
+      const s = splitSections(r.stdout);
+      const subject = `${what} on ${t.label} (${pidPath(news.name)})`;
+      if ("gone" in s) throw new Error(notOwnUpdateMessage(subject, "gone"));
+      if ("foreign" in s) throw new Error(notOwnUpdateMessage(subject, { tag: tagOfPidFile((s.foreign ?? "").split(/\s+/)[2]), record: s.owner }));
+      return { outs: outputsFrom(news, r.stdout) };
+    });
   },
 
-  /** TERM to the process group, KILL after a few seconds; idempotent. */
+  /**
+   * TERM to the process group, KILL after a few seconds; idempotent. A process recorded under
+   * the name by another owner is left running, saying whose it is.
+   */
   async delete(_id, props: ProcessOutputs) {
-    await onHost(props.connection, (t) => runChecked(t, processDeleteScript(props.name), describe(props.name)));
+    await onHost(props.connection, async (t) => {
+      const r = await runChecked(t, processDeleteScript(props.name, ownerOfProps(props)), describe(props.name));
+      const s = splitSections(r.stdout);
+      if ("foreign" in s) {
+        const [pid, , tag] = (s.foreign ?? "").split(/\s+/);
+        console.error(`${describe(props.name)} on ${t.label} (pid ${pid}, recorded in ${pidPath(props.name)}) is not this resource's, so it is left in place: it ${ownerPhrase(tagOfPidFile(tag), s.owner)}`);
+      }
+    });
   },
 };
 
@@ -157,6 +201,7 @@ export class Process extends pulumi.dynamic.Resource {
       {
         name: args.name ?? name,
         connection: args.connection,
+        owner: ownerInput("Process", name, opts),
         netns: args.netns,
         command: args.command,
         env: args.env,

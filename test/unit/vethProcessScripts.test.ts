@@ -1,12 +1,14 @@
 import { helloServerCommand } from "../../provider/host/helloServer";
 import { ownerOf } from "../../provider/host/owner";
-import { processCreateScript, processDeleteScript, processReadScript } from "../../provider/host/processScripts";
+import { processCreateScript, processDeleteScript, processReadScript, processRetagScript } from "../../provider/host/processScripts";
 import { VethSpec, vethCreateScript, vethDeleteScript, vethReadScript, vethUpdateScript } from "../../provider/host/vethScripts";
 import { describeScriptFixtures } from "../support/scriptFixtures";
 
-// The owners fixtures name: a VethPair of stack dev of project lab, and the same resource moved under a component (alias).
+// The owners fixtures name: resources of stack dev of project lab, and a Process moved under a component (alias).
 const VETH = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:VethPair::veth0")!;
 const VETH_RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Container$pulumi-nodejs:dynamic/bridgelab:VethPair::veth0")!;
+const WEB = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:Process::web")!;
+const WEB_RENAMED = ownerOf("urn:pulumi:dev::lab::bridgelab:index:Container$pulumi-nodejs:dynamic/bridgelab:Process::web")!;
 
 // The seed's two variants: veth0 with a host address (no bridge), and veth0 on br0 with a gateway.
 const noBridge: VethSpec = { name: "veth0", netns: "netns0", peerIfname: "ceth0", hostAddress: "172.18.0.11/16", address: "172.18.0.10/16", mtu: 1500, mac: "02:42:ac:12:00:0a", up: true, owner: VETH };
@@ -26,11 +28,14 @@ describeScriptFixtures("veth and process scripts match their fixtures", {
   "veth-read.sh": vethReadScript(onBridge),
   "veth-delete.sh": vethDeleteScript("veth0", VETH),
   "veth-delete-v1.sh": vethDeleteScript("veth0", undefined),
-  "process-create.sh": processCreateScript({ name: "web", netns: "netns0", command: helloServerCommand(5000, "hello from netns0"), env: { LANG: "C.UTF-8", GREETING: "it's \"quoted\" $HOME" }, workdir: "/srv/my www" }),
-  "process-create-host.sh": processCreateScript({ name: "sleeper", command: ["sleep", "600"] }),
-  "process-read.sh": processReadScript({ name: "web", netns: "netns0" }),
-  "process-read-host.sh": processReadScript({ name: "sleeper" }),
-  "process-delete.sh": processDeleteScript("web"),
+  "process-create.sh": processCreateScript({ name: "web", netns: "netns0", command: helloServerCommand(5000, "hello from netns0"), env: { LANG: "C.UTF-8", GREETING: "it's \"quoted\" $HOME" }, workdir: "/srv/my www", owner: WEB }),
+  "process-create-host-v1.sh": processCreateScript({ name: "sleeper", command: ["sleep", "600"] }),
+  "process-read.sh": processReadScript({ name: "web", netns: "netns0", owner: WEB }),
+  "process-read-host-v1.sh": processReadScript({ name: "sleeper" }),
+  "process-retag-v1.sh": processRetagScript("web", undefined, WEB),
+  "process-retag-renamed.sh": processRetagScript("web", WEB, WEB_RENAMED),
+  "process-delete.sh": processDeleteScript("web", WEB),
+  "process-delete-v1.sh": processDeleteScript("web", undefined),
 });
 
 describe("helloServerCommand", () => {
