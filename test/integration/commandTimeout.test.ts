@@ -32,6 +32,9 @@ jest.mock("../../provider/transport/connect", () => {
 
 const PROCESS_ARGV = ["sleep", `${2_000_000 + (process.pid % 100_000)}`];
 
+/** The owner the classes give a resource (its URN): tagged objects and an owner record under /run/bridgelab/owners, part of each snapshot. */
+const owner = (type: string, name: string) => `urn:pulumi:timeouts::lab::pulumi-nodejs:dynamic/bridgelab:${type}::${name}`;
+
 let box: Awaited<ReturnType<typeof makeSandbox>>;
 let sshd: SshdHost;
 let faults: SshFaults;
@@ -60,8 +63,8 @@ afterAll(async () => {
 
 const KINDS: Array<{ kind: string; provider: pulumi.dynamic.ResourceProvider; news: Record<string, unknown> }> = [
   { kind: "Bridge", provider: bridgeProvider, news: { name: "tbr", address: "172.31.7.1/24" } },
-  { kind: "VethPair", provider: vethPairProvider, news: { name: "tveth", peerName: "tceth", netns: "tpre", bridge: "tpbr", address: "172.31.8.20/24", gateway: "172.31.8.1" } },
-  { kind: "Process", provider: processProvider, news: { name: "tproc", netns: "tpre", command: PROCESS_ARGV } },
+  { kind: "VethPair", provider: vethPairProvider, news: { name: "tveth", owner: owner("VethPair", "tveth"), peerName: "tceth", netns: "tpre", bridge: "tpbr", address: "172.31.8.20/24", gateway: "172.31.8.1" } },
+  { kind: "Process", provider: processProvider, news: { name: "tproc", owner: owner("Process", "tproc"), netns: "tpre", command: PROCESS_ARGV } },
 ];
 
 describe.each(KINDS)("a command of $kind's create times out", (k) => {

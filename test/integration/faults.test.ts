@@ -30,6 +30,9 @@ import { SshdHost, startSshd } from "../support/sshd";
 
 const PROCESS_ARGV = ["sleep", `${1_000_000 + (process.pid % 100_000)}`]; // told apart from other sleeps by its argument
 
+/** The owner the classes give a resource (its URN): tagged objects and an owner record under /run/bridgelab/owners, part of each snapshot. */
+const owner = (type: string, name: string) => `urn:pulumi:faults::lab::pulumi-nodejs:dynamic/bridgelab:${type}::${name}`;
+
 interface Kind {
   kind: string;
   provider: pulumi.dynamic.ResourceProvider;
@@ -39,12 +42,12 @@ interface Kind {
 }
 
 const KINDS: Kind[] = [
-  { kind: "NetNamespace", provider: netNamespaceProvider, news: { name: "fns" } },
+  { kind: "NetNamespace", provider: netNamespaceProvider, news: { name: "fns", owner: owner("NetNamespace", "fns") } },
   { kind: "Bridge", provider: bridgeProvider, news: { name: "fbr", address: "172.31.1.1/24" } },
   {
     kind: "VethPair",
     provider: vethPairProvider,
-    news: { name: "fveth", peerName: "fceth", netns: "fpre", bridge: "fpbr", address: "172.31.9.20/24", gateway: "172.31.9.1", mac: "02:42:ac:1f:09:14" },
+    news: { name: "fveth", owner: owner("VethPair", "fveth"), peerName: "fceth", netns: "fpre", bridge: "fpbr", address: "172.31.9.20/24", gateway: "172.31.9.1", mac: "02:42:ac:1f:09:14" },
   },
   { kind: "Egress", provider: egressProvider, news: { name: "fpbr", bridge: "fpbr", subnet: "172.31.9.0/24" } },
   { kind: "BridgeIsolation", provider: bridgeIsolationProvider, news: { bridge: "fpbr" } },
@@ -53,7 +56,7 @@ const KINDS: Kind[] = [
     provider: portPublishProvider,
     news: { name: "fweb", hostPort: 18080, address: "172.31.9.10", port: 5000, bridge: "fpbr" },
   },
-  { kind: "Process", provider: processProvider, news: { name: "fproc", netns: "fpre", command: PROCESS_ARGV } },
+  { kind: "Process", provider: processProvider, news: { name: "fproc", owner: owner("Process", "fproc"), netns: "fpre", command: PROCESS_ARGV } },
 ];
 
 const MODES: FaultMode[] = ["hup", "drop"];
