@@ -108,6 +108,8 @@ describe("engine choice, as the command line makes it", () => {
     // for, and when it fails nothing is deployed (no `up` follows).
     expect(calls[4].argv.slice(0, 1)).toEqual(["preview"]);
     expect(calls[4].argv).toEqual(expect.arrayContaining(["--stack", "basic", "--non-interactive"]));
+    // ... and, as \`pulumi up --refresh\`, it refreshes first: the host as it is, not as recorded.
+    expect(calls[4].argv).toContain("--refresh");
     expect(calls).toHaveLength(5);
     for (const c of calls.slice(1)) expect(c).toMatchObject({ cwd: path.join(repo, "labs"), backend: `file://${stateDir}/backend`, passphrase: "" });
     expect(fs.statSync(path.join(stateDir, "backend")).isDirectory()).toBe(true);
@@ -124,6 +126,8 @@ describe("npm run lab on a sandbox host of its own (the bundled engine)", () => 
     if (r.code !== 0) throw new Error(`npm run lab exited ${r.code}\n${r.stderr}`);
     const stack = "netns-lab";
     expect(r.stderr).toContain(`bridgelab up: lab "${stack}" on sandbox host "${sandbox}", with the bundled test engine`);
+    expect(r.stderr).toContain(`info: refreshing stack ${stack} (pass 1 of 3)`);
+    expect(r.stderr).toContain(`Probe it again: npx bridgelab verify --engine bundled --sandbox ${sandbox} --state-dir ${stateDir()}`);
     expect(r.stderr).toContain(`Tear down: npm run lab:down -- --sandbox ${sandbox} --state-dir ${stateDir()}`);
     const outputs = JSON.parse(r.stdout);
     expect(Object.keys(outputs).length).toBeGreaterThan(0);
