@@ -116,6 +116,88 @@ describe("engine choice, as the command line makes it", () => {
   });
 });
 
+describe("bridgelab verify with the Pulumi CLI reads the stack through the Automation API", () => {
+  it("`pulumi stack export --show-secrets`: secrets revealed, a sealed one reported, every path of a LabProbe on a host that is gone named; nothing written", async () => {
+    // A stand-in `pulumi` that knows one stack and exports a canned deployment; anything else
+    // (an up, a refresh, an import) is refused, so verify can only have read.
+    const fakeBin = path.join(tmp, "fake-export-bin");
+    const log = path.join(tmp, "fake-export.jsonl");
+    const gone = `gone-box-${process.pid}`;
+    const sig = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    const urn = (t: string, n: string) => `urn:pulumi:netns-lab::bridgelab::${t}::${n}`;
+    const deployment = {
+      version: 3,
+      deployment: {
+        resources: [
+          { urn: urn("pulumi:pulumi:Stack", "bridgelab-netns-lab"), custom: false, type: "pulumi:pulumi:Stack" },
+          {
+            urn: urn("pulumi-nodejs:dynamic/bridgelab:Bridge", "br0"),
+            custom: true,
+            id: "br0",
+            type: "pulumi-nodejs:dynamic/bridgelab:Bridge",
+            inputs: { name: "br0", connection: { kind: "sandbox", name: gone } },
+            outputs: { name: "br0", connection: { kind: "sandbox", name: gone }, mtu: 1500 },
+          },
+          {
+            urn: urn("pulumi-nodejs:dynamic/bridgelab:Egress", "br0"),
+            custom: true,
+            id: "egress-br0",
+            type: "pulumi-nodejs:dynamic/bridgelab:Egress",
+            inputs: {},
+            outputs: { connection: { ...sig, ciphertext: "v1:sealed" } },
+          },
+          {
+            urn: urn("pulumi-nodejs:dynamic/bridgelab:LabProbe", "verification"),
+            custom: true,
+            id: "probe-1",
+            type: "pulumi-nodejs:dynamic/bridgelab:LabProbe",
+            inputs: {},
+            outputs: {
+              connection: { ...sig, plaintext: JSON.stringify({ kind: "sandbox", name: gone }) },
+              probes: [{ name: "ping:netns0-to-egress", from: "netns0", kind: "ping", target: "203.0.113.1", expect: "reach" }],
+              matrix: [{ name: "ping:netns0-to-egress", from: "netns0", kind: "ping", target: "203.0.113.1", expect: "reach", result: "reach", ok: true, detail: "reply" }],
+              summary: "1/1 paths as expected",
+            },
+          },
+        ],
+      },
+    };
+    fs.mkdirSync(fakeBin);
+    fs.writeFileSync(path.join(tmp, "deployment.json"), JSON.stringify(deployment));
+    fs.writeFileSync(
+      path.join(fakeBin, "pulumi"),
+      [
+        "#!/bin/sh",
+        `node -e 'require("fs").appendFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), backend: process.env.PULUMI_BACKEND_URL }) + "\\n")' "$FAKE_PULUMI_LOG" "$@"`,
+        'case "$1 $2" in',
+        '  "version "*) echo v3.150.0 ;;',
+        '  "stack ls") echo \'[{"name":"netns-lab","current":false}]\' ;;',
+        `  "stack export") cat ${JSON.stringify(path.join(tmp, "deployment.json"))} ;;`,
+        `  *) echo "fake pulumi: refusing '$1' (a test stand-in, not the Pulumi CLI)" >&2; exit 1 ;;`,
+        "esac",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const stateDir = path.join(tmp, "fake-export-state");
+    fs.mkdirSync(path.join(stateDir, "backend"), { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${fakeBin}:${pathWithout()}`, FAKE_PULUMI_LOG: log };
+    const r = await exec("node", [bin, "verify", "--state-dir", stateDir], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^resources: 0 as recorded, 1 gone, 1 not readable$/m);
+    expect(r.stdout).toMatch(new RegExp(`^ {2}- {2}gone {5}bridgelab:Bridge +br0 +sandbox host "${gone}" does not exist$`, "m"));
+    expect(r.stdout).toMatch(/^ {2}! {2}error {4}bridgelab:Egress +br0 +a secret in its state cannot be decrypted here$/m);
+    // The stored matrix said "ok"; the probe of now cannot even run.
+    expect(r.stdout).toMatch(/^verification: 0\/1 paths as expected/m);
+    expect(r.stdout).toContain(`  ping:netns0-to-egress: netns0 → 203.0.113.1 (ping) expected reach but: could not probe: sandbox host "${gone}" does not exist`);
+    const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { argv: string[]; backend: string });
+    expect(calls.map((c) => c.argv.slice(0, 2))).toEqual([["version"], ["stack", "ls"], ["stack", "export"]]);
+    expect(calls[2].argv).toEqual(["stack", "export", "--show-secrets", "--stack", "netns-lab", "--non-interactive"]);
+    for (const c of calls.slice(1)) expect(c.backend).toBe(`file://${stateDir}/backend`);
+    expect(sandboxExists(gone)).toBe(false);
+  });
+});
+
 describe("npm run lab on a sandbox host of its own (the bundled engine)", () => {
   const sandbox = sandboxName("npm");
   const stateDir = () => path.join(tmp, "npm-state");
