@@ -79,6 +79,11 @@ export interface SshdOptions {
    * commands that inject faults (sshFaults.ts).
    */
   pathPrepend?: string[];
+  /**
+   * The session's PATH after the fake sudo's and `pathPrepend` directories, in place of
+   * /usr/sbin:/usr/bin:/sbin:/bin: a host that lacks a tool (toolDir.ts).
+   */
+  path?: string[];
 }
 
 function keygen(file: string, type: "ed25519", passphrase = ""): void {
@@ -125,8 +130,8 @@ function sshdConfig(dir: string, hostKeyFile: string, o: SshdOptions & { listen?
     "PrintMotd no",
     "UseDNS no",
     ...(o.listen ? [`ListenAddress ${o.listen}`] : []),
-    ...(o.fakeSudo || o.pathPrepend?.length
-      ? [`SetEnv PATH=${[...(o.fakeSudo ? [path.join(dir, "bin")] : []), ...(o.pathPrepend ?? []), "/usr/sbin:/usr/bin:/sbin:/bin"].join(":")}`]
+    ...(o.fakeSudo || o.pathPrepend?.length || o.path
+      ? [`SetEnv PATH=${[...(o.fakeSudo ? [path.join(dir, "bin")] : []), ...(o.pathPrepend ?? []), ...(o.path ?? ["/usr/sbin:/usr/bin:/sbin:/bin"])].join(":")}`]
       : []),
   ].join("\n") + "\n";
 }
