@@ -1,4 +1,5 @@
 import { UsageError, nearest } from "./args";
+import { DOCTOR_USAGE, doctorCommand } from "./doctorCommand";
 import { ENGINE_USAGE, engineCommand } from "./engineCommand";
 import { GRAPH_USAGE, graphCommand } from "./graphCommand";
 import { LAB_USAGE, labCommand } from "./labCommand";
@@ -19,6 +20,7 @@ const commands: Record<string, { usage: string; run: (args: string[]) => Promise
   graph: { usage: GRAPH_USAGE, run: graphCommand },
   sandbox: { usage: SANDBOX_USAGE, run: sandboxCommand },
   state: { usage: STATE_USAGE, run: stateCommand },
+  doctor: { usage: DOCTOR_USAGE, run: doctorCommand },
 };
 
 export const USAGE = `bridgelab ${version()}: Linux container networking labs as code
@@ -35,6 +37,7 @@ usage: bridgelab COMMAND [options]      (bridgelab COMMAND --help for a command'
   graph     draw a lab's topology as SVG (from its state, its outputs, or the live host)
   sandbox   create|exec|list|delete sandbox hosts
   state     migrate state written by bridgelab 0.1
+  doctor    check that a host has everything bridgelab runs there, changing nothing
 
   --version  print bridgelab's version
   --help     print this`;
