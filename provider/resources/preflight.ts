@@ -16,14 +16,32 @@ import { connectionIdentity, onHost } from "./contract";
  * run (about 0.1 s of shell on the host); a run that changes nothing never makes it.
  */
 
-/** A host lacks something bridgelab runs there. Thrown before anything on it changed. */
+/**
+ * A host lacks something bridgelab runs there. Thrown before anything on it changed. The first
+ * change refused in a run says everything (what is missing, what uses it, how to install it);
+ * the others refused with it say it in one line (`brief`), so a lab of twenty resources does not
+ * print the install lines twenty times.
+ */
 export class HostRequirementsError extends Error {
+  /** Whether a change has been refused with the full message already. */
+  reported = false;
   constructor(
     readonly host: string,
     readonly report: RequirementsReport,
+    message = describeMissing(host, report.missing, report.host),
   ) {
-    super(describeMissing(host, report.missing, report.host));
+    super(message);
     this.name = "HostRequirementsError";
+  }
+
+  /** The same refusal in one line: `ssh:admin@10.0.0.5:22 lacks conntrack, curl, so nothing was changed on it; …`. */
+  brief(): HostRequirementsError {
+    const names = this.report.missing.map((r) => (r.detail?.startsWith("not found: ") ? r.detail.slice("not found: ".length) : r.requirement.name));
+    return new HostRequirementsError(
+      this.host,
+      this.report,
+      `${this.host} lacks ${names.join(", ")}, so nothing was changed on it (how to install ${names.length > 1 ? "them" : "it"}: the first error of this run, or \`bridgelab doctor\`)`,
+    );
   }
 }
 
@@ -72,7 +90,12 @@ export function preflight(c: HostConnection | undefined): Promise<void> {
     });
     check = started;
   }
-  return check;
+  return check.catch((e: unknown) => {
+    if (!(e instanceof HostRequirementsError)) throw e;
+    if (e.reported) throw e.brief();
+    e.reported = true;
+    throw e;
+  });
 }
 
 /** Forget every check made in this process (tests, and a long-lived process that changes hosts). */
