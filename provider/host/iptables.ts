@@ -1,5 +1,6 @@
+import type { Owner } from "./owner";
 import { shJoin } from "./quote";
-import { TAG_PREFIX } from "./tags";
+import { TAG_PREFIX, TAG_PREFIX_V2 } from "./tags";
 
 /**
  * bridgelab's iptables layout, shared by every resource that writes rules (egress NAT, port
@@ -15,8 +16,12 @@ import { TAG_PREFIX } from "./tags";
  *   -I BRIDGELAB-FORWARD 1 -m comment --comment bridgelab:v1 -j BRIDGELAB-ISOLATION-STAGE-1
  *   -N BRIDGELAB-ISOLATION-STAGE-2          (entered only from STAGE-1 rules, as Docker's)
  *
- * Every rule carries `-m comment --comment bridgelab:v1:KIND:NAME`, so what we own can be
- * found, and nothing else is touched. Rules are argv arrays (never strings split again).
+ * Every rule carries its owner in `-m comment --comment bridgelab:v2:KIND:NAME:OWNERID` (the
+ * resource that made it, host/owner.ts; 0.1 wrote `bridgelab:v1:KIND:NAME`), so a resource
+ * finds exactly its own rules and touches nothing else, not even another stack's rules of the
+ * same NAME. The chains and their jumps are shared by every owner (their comment stays
+ * `bridgelab:v1`): the last rule of any owner out removes them. Rules are argv arrays (never
+ * strings split again).
  * Every edit runs under one host-wide lock (flock on /run/bridgelab.lock) and `-w` waits for
  * the xtables lock: concurrent resources never lose a rule, and the last one out removes
  * the empty chains and their jumps, so destroy leaves iptables as it found it.
@@ -56,10 +61,19 @@ export type ChainKey = keyof typeof CHAINS;
 /** The comment on the jumps into our chains. */
 export const JUMP_TAG = "bridgelab:v1";
 
-/** The comment on a resource's rules: bridgelab:v1:KIND:NAME. NAME must be [A-Za-z0-9_.-]. */
-export function ruleTag(kind: string, name: string): string {
+/**
+ * The comment on a resource's rules: `bridgelab:v2:KIND:NAME:OWNERID` (OWNERID: 8 hex digits of
+ * the owner's URN, owner.ts), or 0.1's `bridgelab:v1:KIND:NAME` without an owner (state of
+ * bridgelab 0.1). NAME must be [A-Za-z0-9_.-].
+ */
+export function ruleTag(kind: string, name: string, owner?: Owner): string {
   if (!/^[a-z]+$/.test(kind) || !/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`bad rule tag ${kind}:${name}`);
-  return `${TAG_PREFIX}${kind}:${name}`;
+  return owner ? `${TAG_PREFIX_V2}${kind}:${name}:${owner.id}` : `${TAG_PREFIX}${kind}:${name}`;
+}
+
+/** The start of every tag of KIND, of any owner and either version: what counts a kind's rules on a host. */
+export function kindTagPrefixes(kind: string): string[] {
+  return [`${TAG_PREFIX}${kind}:`, `${TAG_PREFIX_V2}${kind}:`];
 }
 
 /** One rule: where it goes and its match/target, without the comment (added by ruleArgs). */
@@ -126,7 +140,7 @@ export function pruneChainLines(key: ChainKey): string[] {
 
 /**
  * Rules of ours carrying exactly `tag`, as `iptables -S` prints them (for read / drift).
- * iptables prints the comment in double quotes: `--comment "bridgelab:v1:egress:br0"`.
+ * iptables prints the comment in double quotes: `--comment "bridgelab:v2:egress:lab:1a2b3c4d"`.
  */
 export function listTaggedLine(key: ChainKey, tag: string): string {
   const c = CHAINS[key];

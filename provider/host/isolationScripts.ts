@@ -1,20 +1,36 @@
 import { CHAINS, ChainKey, ensureChainLines, hostLockLines, listTaggedLine, pruneChainLines, ruleTag } from "./iptables";
-import { OwnedRule, applyRuleLine, countTaggedCommand, foreignTaggedGuardLines, removeRuleLine, rulePresentLine, sameOwnedRule, sweepTaggedLine } from "./ruleSet";
+import { Owner, forgetOwnerLines, recordOwnerLines } from "./owner";
+import {
+  OwnedRule,
+  applyRuleLine,
+  countKindCommand,
+  forgetOwnerUnlessRulesLines,
+  foreignTaggedGuardLines,
+  removeRuleLine,
+  rulePresentLine,
+  sameOwnedRule,
+  sweepTaggedLine,
+  v1TaggedGuardLines,
+} from "./ruleSet";
 import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
 import { sectionMarker as mark } from "./sections";
 import { BRIDGE_NF_CALL_IPTABLES, sysctlClaimLines, sysctlPath, sysctlReleaseLines, sysctlUndoLines } from "./sharedSysctl";
-import { TAG_PREFIX } from "./tags";
 
 /**
  * Scripts for a bridge's isolation, Docker's filter rules rewritten in bridgelab's chains.
- * For bridge br-a, isolated, icc=false, allowing connections from br-b:
+ * For bridge br-a, isolated, icc=false, allowing connections from br-b, owned by the resource
+ * whose id is 1a2b3c4d (owner.ts; its URN kept in /run/bridgelab/owners/1a2b3c4d):
  *
  *   -A BRIDGELAB-FORWARD -m comment --comment bridgelab:v1 -j BRIDGELAB-ISOLATION-STAGE-1     (first)
- *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-b -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "bridgelab:v1:isolation:br-a" -j RETURN
- *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-b -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j RETURN
- *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j BRIDGELAB-ISOLATION-STAGE-2
- *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-a -m comment --comment "bridgelab:v1:icc:br-a" -j DROP
- *   -A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j DROP
+ *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-b -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "bridgelab:v2:isolation:br-a:1a2b3c4d" -j RETURN
+ *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-b -o br-a -m comment --comment "bridgelab:v2:isolation:br-a:1a2b3c4d" -j RETURN
+ *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -m comment --comment "bridgelab:v2:isolation:br-a:1a2b3c4d" -j BRIDGELAB-ISOLATION-STAGE-2
+ *   -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-a -m comment --comment "bridgelab:v2:icc:br-a:1a2b3c4d" -j DROP
+ *   -A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment "bridgelab:v2:isolation:br-a:1a2b3c4d" -j DROP
+ *
+ * A BridgeIsolation reads, updates and deletes only its own owner's rules: another stack's
+ * isolation of a bridge of the same name is left alone. State of bridgelab 0.1 (no owner)
+ * keeps its `bridgelab:v1:isolation:br-a` rules until its update re-tags them.
  *
  * Two stages, as Docker's DOCKER-ISOLATION-STAGE-1/2: a packet leaving an isolated bridge for
  * another interface goes to stage 2, which drops it if that interface is another isolated
@@ -49,23 +65,25 @@ export interface IsolationSpec {
   icc: boolean;
   /** Bridges whose containers may open connections to this bridge's despite isolation. */
   allowFrom: string[];
+  /** Who made it; absent for state of bridgelab 0.1. */
+  owner?: Owner;
 }
 
 export const ISOLATION_KIND = "isolation";
 export const ICC_KIND = "icc";
 
-export function isolationTag(bridge: string): string {
-  return ruleTag(ISOLATION_KIND, bridge);
+export function isolationTag(bridge: string, owner?: Owner): string {
+  return ruleTag(ISOLATION_KIND, bridge, owner);
 }
 
-export function iccTag(bridge: string): string {
-  return ruleTag(ICC_KIND, bridge);
+export function iccTag(bridge: string, owner?: Owner): string {
+  return ruleTag(ICC_KIND, bridge, owner);
 }
 
 /** Every rule the isolation of one bridge owns, in the order they are applied (and checked). */
 export function isolationRules(s: IsolationSpec): OwnedRule[] {
   const b = s.bridge;
-  const tag = isolationTag(b);
+  const tag = isolationTag(b, s.owner);
   const rules: OwnedRule[] = [];
   if (s.isolated) {
     for (const from of s.allowFrom) {
@@ -79,18 +97,21 @@ export function isolationRules(s: IsolationSpec): OwnedRule[] {
     rules.push({ rule: { chain: "isolationStage1", spec: ["-i", b, "!", "-o", b, "-j", CHAINS.isolationStage2.name] }, tag });
     rules.push({ rule: { chain: "isolationStage2", spec: ["-o", b, "-j", "DROP"] }, tag });
   }
-  if (!s.icc) rules.push({ rule: { chain: "isolationStage1", spec: ["-i", b, "-o", b, "-j", "DROP"] }, tag: iccTag(b) });
+  if (!s.icc) rules.push({ rule: { chain: "isolationStage1", spec: ["-i", b, "-o", b, "-j", "DROP"] }, tag: iccTag(b, s.owner) });
   return rules;
 }
 
-/** The (chain, tag) pairs a bridge's rules can live under. */
-function tagged(bridge: string): Array<[ChainKey, string]> {
+/** The (chain, tag) pairs a bridge's rules of this owner (0.1's without one) can live under. */
+function tagged(bridge: string, owner: Owner | undefined): Array<[ChainKey, string]> {
   return [
-    ["isolationStage1", isolationTag(bridge)],
-    ["isolationStage1", iccTag(bridge)],
-    ["isolationStage2", isolationTag(bridge)],
+    ["isolationStage1", isolationTag(bridge, owner)],
+    ["isolationStage1", iccTag(bridge, owner)],
+    ["isolationStage2", isolationTag(bridge, owner)],
   ];
 }
+
+/** Every rule of the filter table, as `iptables -S` prints them (the owner's rules live in both stages). */
+const filterRules = "iptables -w -t filter -S";
 
 const CHAIN_ORDER: ChainKey[] = ["forward", "isolationStage1", "isolationStage2"];
 
@@ -112,8 +133,8 @@ function pruneChains(): string[] {
   ];
 }
 
-/** How many bridges have icc=false on the host. */
-const iccUsers = countTaggedCommand("isolationStage1", `${TAG_PREFIX}${ICC_KIND}:`, true);
+/** How many bridges have icc=false on the host (of any owner or version). */
+const iccUsers = countKindCommand("isolationStage1", ICC_KIND);
 
 const NF = sysctlPath(BRIDGE_NF_CALL_IPTABLES);
 
@@ -135,29 +156,38 @@ function readBack(s: IsolationSpec): Line[] {
     mark("present"),
     ...isolationRules(s).map(rulePresentLine),
     mark("rules"),
-    ...tagged(s.bridge).map(([k, t]) => listTaggedLine(k, t)),
+    ...tagged(s.bridge, s.owner).map(([k, t]) => listTaggedLine(k, t)),
     mark("bridge-nf"),
     `cat ${NF} 2>/dev/null || echo absent`,
   ];
 }
 
 /**
- * All-or-nothing create, under the host lock. Rules with the bridge's tags that this
- * declaration does not account for (another BridgeIsolation for the same bridge, or
- * leftovers edited by hand) make it print them under `exists` and exit EXIT_EXISTS; an
- * identical set left by an interrupted create is adopted. On failure every rule with our
- * tags goes, the chains are pruned and bridge-nf-call-iptables is put back.
+ * All-or-nothing create, under the host lock. Rules with the bridge's tags of this owner that
+ * this declaration does not account for (leftovers edited by hand) make it print them under
+ * `exists` and exit EXIT_EXISTS; an identical set left by an interrupted create is adopted.
+ * With an owner, rules bridgelab 0.1 wrote for this bridge are never taken: printed under
+ * `v1`, exit EXIT_EXISTS. Another owner's isolation of this bridge is left alone. On failure
+ * every rule with our tags goes, the owner's record too, the chains are pruned and
+ * bridge-nf-call-iptables is put back.
  */
 export function isolationCreateScript(s: IsolationSpec): string {
   const rules = isolationRules(s);
   return script([
     "set -eu",
     ...hostLockLines(),
-    ...foreignTaggedGuardLines(rules, tagged(s.bridge), EXIT_EXISTS),
+    ...foreignTaggedGuardLines(rules, tagged(s.bridge, s.owner), EXIT_EXISTS),
+    ...(s.owner ? v1TaggedGuardLines(tagged(s.bridge, undefined), EXIT_EXISTS) : []),
     ...(s.icc ? [] : [requireBrNetfilter()]),
-    `isolation_undo() { set +e; ${[...tagged(s.bridge).map(([k, t]) => sweepTaggedLine(k, t)), ...pruneChains(), ...sysctlUndoLines(BRIDGE_NF_CALL_IPTABLES)].join("; ")}; }`,
+    `isolation_undo() { set +e; ${[
+      ...tagged(s.bridge, s.owner).map(([k, t]) => sweepTaggedLine(k, t)),
+      ...forgetOwnerUnlessRulesLines(s.owner, filterRules),
+      ...pruneChains(),
+      ...sysctlUndoLines(BRIDGE_NF_CALL_IPTABLES),
+    ].join("; ")}; }`,
     armUndo("isolation_undo"),
     ...ensureChains(),
+    ...recordOwnerLines(s.owner),
     ...rules.map(applyRuleLine),
     ...(s.icc ? [] : sysctlClaimLines(BRIDGE_NF_CALL_IPTABLES, "bridge-nf-before")),
     disarm(),
@@ -173,18 +203,27 @@ export function isolationReadScript(s: IsolationSpec): string {
  * Converge in place from `from` (the stored state) to `to`: new rules in first, then the
  * ones no longer declared out, so isolation never lapses while it changes. Also repairs
  * drift. Going back to icc=true releases bridge-nf-call-iptables (restored by the last
- * icc=false bridge out).
+ * icc=false bridge out). A new owner (0.1's rules taken over by its own stack under 0.2, or
+ * the resource moved by an alias) re-tags: the rules under the new tags in, every rule under
+ * the old tags out, the new owner recorded and the old one forgotten.
  */
 export function isolationUpdateScript(from: IsolationSpec, to: IsolationSpec): string {
   const next = isolationRules(to);
   const gone = isolationRules(from).filter((r) => !next.some((n) => sameOwnedRule(n, r)));
+  const newTags = tagged(to.bridge, to.owner).map(([, t]) => t);
+  const oldTagged = tagged(from.bridge, from.owner).filter(([, t]) => !newTags.includes(t));
+  const retag = from.owner?.id !== to.owner?.id;
   return script([
     "set -eu",
     ...hostLockLines(),
     ...(to.icc ? [] : [requireBrNetfilter()]),
     ...ensureChains(),
+    // Always recorded: a create cut between the record and the rules may have left none.
+    ...recordOwnerLines(to.owner),
     ...next.map(applyRuleLine),
     ...gone.map(removeRuleLine),
+    ...(retag ? oldTagged.map(([k, t]) => sweepTaggedLine(k, t)) : []),
+    ...(retag && from.owner ? forgetOwnerLines(from.owner) : []),
     ...(to.icc ? sysctlReleaseLines(BRIDGE_NF_CALL_IPTABLES, iccUsers) : sysctlClaimLines(BRIDGE_NF_CALL_IPTABLES, "bridge-nf-before")),
     ...pruneChains(),
     ...readBack(to),
@@ -192,16 +231,18 @@ export function isolationUpdateScript(from: IsolationSpec, to: IsolationSpec): s
 }
 
 /**
- * Idempotent. Removes the declared rules and any other rule carrying the bridge's tags,
- * the chains when they are empty, and restores bridge-nf-call-iptables when bridgelab
- * turned it on and no icc=false bridge is left.
+ * Idempotent. Removes the declared rules and any other rule carrying the bridge's tags of
+ * this owner (never another owner's), the owner's record when no rule of it is left, the
+ * chains when they are empty of every owner's rules, and restores bridge-nf-call-iptables
+ * when bridgelab turned it on and no icc=false bridge of any owner is left.
  */
 export function isolationDeleteScript(s: IsolationSpec): string {
   return script([
     "set -eu",
     ...hostLockLines(),
     ...isolationRules(s).map(removeRuleLine),
-    ...tagged(s.bridge).map(([k, t]) => sweepTaggedLine(k, t)),
+    ...tagged(s.bridge, s.owner).map(([k, t]) => sweepTaggedLine(k, t)),
+    ...forgetOwnerUnlessRulesLines(s.owner, filterRules),
     ...pruneChains(),
     ...sysctlReleaseLines(BRIDGE_NF_CALL_IPTABLES, iccUsers),
   ]);

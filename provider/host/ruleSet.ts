@@ -1,5 +1,6 @@
-import { CHAINS, ChainKey, Rule, addRuleLine, deleteRuleLine, insertRuleLine, listTaggedLine, ruleArgs } from "./iptables";
-import { shJoin } from "./quote";
+import { CHAINS, ChainKey, Rule, addRuleLine, deleteRuleLine, insertRuleLine, kindTagPrefixes, listTaggedLine, ruleArgs } from "./iptables";
+import { Owner, forgetOwnerLines } from "./owner";
+import { shJoin, shQuote } from "./quote";
 import { sectionMarker as mark } from "./sections";
 
 /**
@@ -9,7 +10,7 @@ import { sectionMarker as mark } from "./sections";
  */
 export interface OwnedRule {
   rule: Rule;
-  /** bridgelab:v1:KIND:NAME (ruleTag). */
+  /** bridgelab:v2:KIND:NAME:OWNERID, or 0.1's bridgelab:v1:KIND:NAME (ruleTag). */
   tag: string;
   /** Insert first in the chain instead of appending (exceptions that must precede a DROP). */
   first?: boolean;
@@ -39,13 +40,24 @@ export function rulePresentLine(r: OwnedRule): string {
 }
 
 /**
- * A command printing how many rules in the chain carry a tag. `prefix` counts a whole kind
- * (`bridgelab:v1:egress:` counts every Egress); otherwise the tag must match exactly.
+ * A command printing how many rules in the chain carry a tag. `prefix` counts every tag that
+ * starts with `tag`; otherwise the tag must match exactly.
  */
 export function countTaggedCommand(key: ChainKey, tag: string, prefix = false): string {
   const c = CHAINS[key];
   const needle = prefix ? `--comment "${tag}` : `--comment "${tag}"`;
   return `iptables -w -t ${c.table} -S ${c.name} 2>/dev/null | grep -c -F -- ${shJoin([needle])} || true`;
+}
+
+/**
+ * A command printing how many rules in the chain are of KIND, whoever owns them and whichever
+ * version wrote them (`bridgelab:v1:egress:…` and `bridgelab:v2:egress:…`): the users of a
+ * host-wide switch (ip_forward for every Egress) are every owner's.
+ */
+export function countKindCommand(key: ChainKey, kind: string): string {
+  const c = CHAINS[key];
+  const needles = kindTagPrefixes(kind).flatMap((p) => ["-e", `--comment "${p}`]);
+  return `iptables -w -t ${c.table} -S ${c.name} 2>/dev/null | grep -c -F ${shJoin(needles)} || true`;
 }
 
 /**
@@ -73,4 +85,28 @@ export function foreignTaggedGuardLines(rules: OwnedRule[], tagged: Array<[Chain
     ...rules.map((r) => `if ${shJoin(ruleArgs("-C", r.rule, r.tag))} >/dev/null 2>&1; then mine=$((mine + 1)); fi`),
     `if [ "$tagged" -gt "$mine" ]; then ${mark("exists")}; ${tagged.map(([k, t]) => listTaggedLine(k, t)).join("; ")}; exit ${code}; fi`,
   ];
+}
+
+/**
+ * A create with an owner never takes rules of bridgelab 0.1 (`bridgelab:v1:KIND:NAME`, no
+ * owner) of its own NAME: they belong to a stack whose state has no owner yet, and only that
+ * stack's update re-tags them. When any of TAGGED (chain, v1 tag) is on the host, print them
+ * under `v1` and exit `code`, before any change.
+ */
+export function v1TaggedGuardLines(tagged: Array<[ChainKey, string]>, code: number): string[] {
+  if (!tagged.length) return [];
+  const count = tagged.map(([k, t]) => `$(${countTaggedCommand(k, t)})`).join(" + ");
+  return [`if [ "$((${count}))" -gt 0 ]; then ${mark("v1")}; ${tagged.map(([k, t]) => listTaggedLine(k, t)).join("; ")}; exit ${code}; fi`];
+}
+
+/**
+ * Forget OWNER's record (/run/bridgelab/owners/ID) unless a rule LIST prints (`iptables -S`
+ * lines) still carries its id: the resource's last rule out removes it. A replacement created
+ * before the old one is deleted (a new NAME, same URN, same owner) keeps the record alive.
+ *
+ *   if ! iptables -w -t nat -S BRIDGELAB-POSTROUTING 2>/dev/null | grep -qF ':1a2b3c4d"'; then rm -f /run/bridgelab/owners/1a2b3c4d; fi
+ */
+export function forgetOwnerUnlessRulesLines(owner: Owner | undefined, list: string): string[] {
+  if (!owner) return [];
+  return [`if ! ${list} 2>/dev/null | grep -qF -- ${shQuote(`:${owner.id}"`)}; then ${forgetOwnerLines(owner).join("; ")}; fi`];
 }

@@ -32,12 +32,12 @@ export function checkNetworkCidr(field: string, v: unknown): Problem {
   return undefined;
 }
 
-/** The NAME in a rule tag `bridgelab:v1:KIND:NAME`: 1–64 of [A-Za-z0-9_.-], not starting with '-' or '.'. */
+/** The NAME in a rule tag `bridgelab:v2:KIND:NAME:OWNERID`: 1–64 of [A-Za-z0-9_.-], not starting with '-' or '.'. */
 export function checkRuleName(field: string, v: unknown): Problem {
   if (typeof v !== "string") return `${field} must be a string, got ${show(v)}`;
   if (v.length === 0 || v.length > 64) return `${field} ${show(v)} must be 1–64 characters long (it names the resource's iptables rules)`;
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(v)) {
-    return `${field} ${show(v)} may hold only letters, digits, '_', '.' and '-', and must not start with '-' or '.' (it becomes the iptables comment bridgelab:v1:KIND:NAME)`;
+    return `${field} ${show(v)} may hold only letters, digits, '_', '.' and '-', and must not start with '-' or '.' (it becomes part of the iptables comment bridgelab:v2:KIND:NAME:OWNERID)`;
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConnectionInput } from "./connectionInput";
 import { IsolationSpec, isolationCreateScript, isolationDeleteScript, isolationReadScript, isolationRules, isolationTag, isolationUpdateScript } from "../host/isolationScripts";
+import { foreignOwnerMessage } from "../host/owner";
 import { shJoin } from "../host/quote";
 import { ownedRuleArgs } from "../host/ruleSet";
 import { EXIT_EXISTS } from "../host/script";
@@ -10,8 +11,9 @@ import { checkBoolean, checkIfnameList } from "../host/validateNetfilter";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, isUnknown } from "./contract";
+import { connectionFailures, diffFields, failures, isUnknown, ownerFailures, ownerOfProps } from "./contract";
 import { onHostLocked } from "./hostLock";
+import { ownerInput } from "./ownerInput";
 
 /**
  * How a bridge's traffic is fenced, as Docker fences its networks: containers on an
@@ -37,11 +39,15 @@ import { onHostLocked } from "./hostLock";
  * Containers attached to two bridges (seed 001's backend on "default" and "database") keep
  * reaching both: they talk on each bridge through their own interface, without the host
  * routing between bridges.
+ *
+ * The rules' tags name this resource as their owner (`bridgelab:v2:isolation:BRIDGE:OWNERID`):
+ * another stack's BridgeIsolation of a bridge of the same name has rules of its own, which
+ * this one never reads, changes or deletes.
  */
 export interface BridgeIsolationArgs {
   /** The host to build on. */
   connection: pulumi.Input<HostConnectionInput>;
-  /** The bridge, e.g. "br-a"; it names the rules (`bridgelab:v1:isolation:br-a`), so one BridgeIsolation per bridge and host. */
+  /** The bridge, e.g. "br-a"; it names the rules (`bridgelab:v2:isolation:br-a:OWNERID`), so one BridgeIsolation per bridge in a stack. */
   bridge: pulumi.Input<string>;
   /** Cannot reach, nor be reached from, other isolated bridges. Bridges that are not isolated (and the outside) are not affected. @default true */
   isolated?: pulumi.Input<boolean>;
@@ -55,8 +61,10 @@ export interface BridgeIsolationArgs {
   allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-export interface BridgeIsolationInputs extends IsolationSpec {
+export interface BridgeIsolationInputs extends Omit<IsolationSpec, "owner"> {
   connection: HostConnection;
+  /** The resource's URN (set by the BridgeIsolation class): the owner its rules' tags name. Absent in state of bridgelab 0.1. */
+  owner?: string;
 }
 
 export interface BridgeIsolationOutputs extends BridgeIsolationInputs {
@@ -73,7 +81,16 @@ export interface BridgeIsolationOutputs extends BridgeIsolationInputs {
 const describe = (bridge: string) => `isolation of bridge "${bridge}"`;
 
 function specOf(i: BridgeIsolationInputs | BridgeIsolationOutputs): IsolationSpec {
-  return { bridge: i.bridge, isolated: i.isolated, icc: i.icc, allowFrom: i.allowFrom };
+  const s: IsolationSpec = { bridge: i.bridge, isolated: i.isolated, icc: i.icc, allowFrom: i.allowFrom };
+  const owner = ownerOfProps(i);
+  if (owner) s.owner = owner;
+  return s;
+}
+
+/** The declaration as stored (connection and owner included). */
+function declaredOf(i: BridgeIsolationInputs | BridgeIsolationOutputs): BridgeIsolationInputs {
+  const { owner: _owner, ...spec } = specOf(i);
+  return { ...spec, connection: i.connection, ...(i.owner ? { owner: i.owner } : {}) };
 }
 
 const lines = (text: string | undefined) => (text ?? "").split("\n").filter((l) => l.trim() !== "");
@@ -102,8 +119,10 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
       icc: news.icc ?? true,
       allowFrom: news.allowFrom ?? [],
     };
+    if (news.owner !== undefined) inputs.owner = news.owner;
     const problems = [
       ...connectionFailures(inputs.connection),
+      ...ownerFailures(news.owner),
       ...failures([
         ["bridge", inputs.bridge, checkIfname],
         ["isolated", inputs.isolated, checkBoolean],
@@ -132,13 +151,13 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   /**
-   * Pure. The bridge (it names the rules) and the host replace; isolated, icc and allowFrom
-   * change in place. Missing rules, or bridge-nf-call-iptables off under icc=false, are drift
+   * Pure. The bridge (it names the rules) and the host replace; isolated, icc, allowFrom and
+   * the owner (0.1's state taken over, or an alias: a re-tag) change in place. Missing rules, or bridge-nf-call-iptables off under icc=false, are drift
    * that an update repairs. A replacement is created before the old one is deleted: its
    * rules carry another tag, and the fence never lapses.
    */
   async diff(_id, olds, news) {
-    const d = diffFields(olds, news, { replace: ["bridge"], update: ["isolated", "icc", "allowFrom"] });
+    const d = diffFields(olds, news, { replace: ["bridge"], update: ["isolated", "icc", "allowFrom", "owner"] });
     const [o, n] = [olds as BridgeIsolationOutputs, news as BridgeIsolationInputs];
     const drifted = (o.missingRules ?? []).length > 0 || (n.icc === false && o.bridgeNfCallIptables !== undefined && o.bridgeNfCallIptables !== "1");
     return { ...d, changes: d.changes || drifted, deleteBeforeReplace: false };
@@ -146,17 +165,27 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
 
   /**
    * All-or-nothing, under the host-wide lock. Idempotent: the same rules left by an
-   * interrupted create are adopted; other rules carrying this bridge's tags are refused.
+   * interrupted create are adopted; other rules carrying this bridge's tags of this owner are
+   * refused, and so are bridgelab 0.1's rules for this bridge (only the stack whose state
+   * holds them takes them over). Another stack's isolation of this bridge is left alone.
    */
   async create(inputs: BridgeIsolationInputs) {
     const what = describe(inputs.bridge);
     return onHostLocked(inputs.connection, async (t) => {
       const r = await t.run(isolationCreateScript(specOf(inputs)));
-      if (r.code === EXIT_EXISTS) {
-        const theirs = lines(splitSections(r.stdout).exists).join("\n  ");
+      const s = splitSections(r.stdout);
+      if (r.code === EXIT_EXISTS && s.v1 !== undefined) {
+        const v1 = isolationTag(inputs.bridge);
         throw new Error(
-          `${what} on ${t.label}: rules tagged for bridge "${inputs.bridge}" (${isolationTag(inputs.bridge)}) already exist and are not this declaration's:\n  ${theirs}\n` +
-            `another BridgeIsolation on this host governs "${inputs.bridge}": keep one per bridge, or delete those rules`,
+          foreignOwnerMessage(`${what} on ${t.label}: an isolation of this bridge already exists and`, v1, undefined) +
+            ` (the stack that made it re-tags it as its own with its next \`up\` under this version):\n  ${lines(s.v1).join("\n  ")}`,
+        );
+      }
+      if (r.code === EXIT_EXISTS) {
+        const theirs = lines(s.exists).join("\n  ");
+        throw new Error(
+          `${what} on ${t.label}: rules tagged for bridge "${inputs.bridge}" (${isolationTag(inputs.bridge, ownerOfProps(inputs))}, this resource's own) already exist and are not this declaration's:\n  ${theirs}\n` +
+            `they were left by an earlier declaration of this resource: delete those rules, or refresh the stack`,
         );
       }
       if (r.code !== 0) throw new CommandError(t.label, r, what);
@@ -168,8 +197,7 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
   async read(id, props: BridgeIsolationOutputs) {
     return onHostLocked(props.connection, async (t) => {
       const r = await runChecked(t, isolationReadScript(specOf(props)), describe(props.bridge));
-      const declared: BridgeIsolationInputs = { ...specOf(props), connection: props.connection };
-      return { id, props: observed(declared, r.stdout, props.bridgeNfCallIptablesBefore) };
+      return { id, props: observed(declaredOf(props), r.stdout, props.bridgeNfCallIptablesBefore) };
     });
   },
 
@@ -181,7 +209,7 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** Idempotent: rules already gone are success; only rules with this bridge's tags are touched. */
+  /** Idempotent: rules already gone are success; only rules with this bridge's tags of this owner are touched. */
   async delete(_id, props: BridgeIsolationOutputs) {
     await onHostLocked(props.connection, async (t) => {
       await runChecked(t, isolationDeleteScript(specOf(props)), describe(props.bridge));
@@ -206,6 +234,7 @@ export class BridgeIsolation extends pulumi.dynamic.Resource {
       name,
       {
         connection: args.connection,
+        owner: ownerInput("BridgeIsolation", name, opts),
         bridge: args.bridge,
         isolated: args.isolated,
         icc: args.icc,

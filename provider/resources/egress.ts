@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConnectionInput } from "./connectionInput";
-import { EgressSpec, egressCreateScript, egressDeleteScript, egressReadScript, egressRule, egressUpdateScript } from "../host/egressScripts";
+import { EgressSpec, egressCreateScript, egressDeleteScript, egressReadScript, egressRule, egressTag, egressUpdateScript } from "../host/egressScripts";
+import { foreignOwnerMessage } from "../host/owner";
 import { shJoin } from "../host/quote";
 import { ownedRuleArgs } from "../host/ruleSet";
 import { EXIT_EXISTS } from "../host/script";
@@ -10,8 +11,9 @@ import { checkBoolean, checkNetworkCidr, checkRuleName } from "../host/validateN
 import type { HostConnection } from "../transport/connection";
 import { CommandError, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, diffFields, failures, isUnknown } from "./contract";
+import { connectionFailures, diffFields, failures, isUnknown, ownerFailures, ownerOfProps } from "./contract";
 import { onHostLocked } from "./hostLock";
+import { ownerInput } from "./ownerInput";
 
 /**
  * Egress NAT: containers on a bridge reach the outside through the host, their source
@@ -21,14 +23,15 @@ import { onHostLocked } from "./hostLock";
  *   iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o br0 -j MASQUERADE
  *
  * The rule lives in bridgelab's chain BRIDGELAB-POSTROUTING with the comment
- * `bridgelab:v1:egress:NAME` (see egressScripts.ts). Forwarding is host-wide and shared by
- * every Egress on the host: bridgelab turns it on once, remembers what the host had, and
- * the last Egress deleted puts it back.
+ * `bridgelab:v2:egress:NAME:OWNERID` naming this resource (see egressScripts.ts): another
+ * stack's Egress of the same NAME is its own rule, left alone. Forwarding is host-wide and
+ * shared by every Egress on the host, of every stack: bridgelab turns it on once, remembers
+ * what the host had, and the last Egress deleted puts it back.
  */
 export interface EgressArgs {
   /** The host to build on. */
   connection: pulumi.Input<HostConnectionInput>;
-  /** NAME in the rule's tag `bridgelab:v1:egress:NAME`; unique per host. @default the resource name */
+  /** NAME in the rule's tag `bridgelab:v2:egress:NAME:OWNERID` (another stack may use the same NAME). @default the resource name */
   name?: pulumi.Input<string>;
   /** The bridge whose containers get out, e.g. "br0". Traffic that stays on it is not NATed. */
   bridge: pulumi.Input<string>;
@@ -40,8 +43,10 @@ export interface EgressArgs {
   ipForward?: pulumi.Input<boolean>;
 }
 
-export interface EgressInputs extends EgressSpec {
+export interface EgressInputs extends Omit<EgressSpec, "owner"> {
   connection: HostConnection;
+  /** The resource's URN (set by the Egress class): the owner its rule's tag names. Absent in state of bridgelab 0.1. */
+  owner?: string;
 }
 
 export interface EgressOutputs extends EgressInputs {
@@ -62,7 +67,15 @@ const describe = (name: string) => `egress "${name}"`;
 function specOf(i: EgressInputs | EgressOutputs): EgressSpec {
   const s: EgressSpec = { name: i.name, bridge: i.bridge, subnet: i.subnet, ipForward: i.ipForward };
   if (i.outInterface) s.outInterface = i.outInterface;
+  const owner = ownerOfProps(i);
+  if (owner) s.owner = owner;
   return s;
+}
+
+/** The declaration as stored (connection and owner included). */
+function declaredOf(i: EgressInputs | EgressOutputs): EgressInputs {
+  const { owner: _owner, ...spec } = specOf(i);
+  return { ...spec, connection: i.connection, ...(i.owner ? { owner: i.owner } : {}) };
 }
 
 const lines = (text: string | undefined) => (text ?? "").split("\n").filter((l) => l.trim() !== "");
@@ -94,8 +107,10 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
       ipForward: news.ipForward ?? true,
     };
     if (news.outInterface !== undefined) inputs.outInterface = news.outInterface;
+    if (news.owner !== undefined) inputs.owner = news.owner;
     const problems = [
       ...connectionFailures(inputs.connection),
+      ...ownerFailures(news.owner),
       ...failures([
         ["name", inputs.name, checkRuleName],
         ["bridge", inputs.bridge, checkIfname],
@@ -114,17 +129,18 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   /**
-   * Pure. The name (the rule's tag) and the host replace; bridge, subnet, outInterface and
-   * ipForward change in place. A rule deleted by hand, or forwarding turned off while
-   * declared on, is drift: an in-place update puts it back.
+   * Pure. The name (the rule's tag) and the host replace; bridge, subnet, outInterface,
+   * ipForward and the owner (0.1's state taken over, or an alias: a re-tag) change in place.
+   * A rule deleted by hand, or forwarding turned off while declared on, is drift: an in-place
+   * update puts it back.
    *
    * A replacement is created before the old Egress is deleted: its rule carries another
    * tag (or lives on another host), so both coexist for a moment, and NAT and forwarding
    * never lapse (deleting first could let the old one, as the last Egress out, turn
-   * forwarding off).
+   * forwarding off). The owner's record stays while either has a rule.
    */
   async diff(_id, olds, news) {
-    const d = diffFields(olds, news, { replace: ["name"], update: ["bridge", "subnet", "outInterface", "ipForward"] });
+    const d = diffFields(olds, news, { replace: ["name"], update: ["bridge", "subnet", "outInterface", "ipForward", "owner"] });
     const [o, n] = [olds as EgressOutputs, news as EgressInputs];
     const drifted = (o.missingRules ?? []).length > 0 || (n.ipForward === true && o.ipForwardOn === false);
     return { ...d, changes: d.changes || drifted, deleteBeforeReplace: false };
@@ -132,17 +148,27 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
 
   /**
    * All-or-nothing, under the host-wide lock. Idempotent: our own rule left by an
-   * interrupted create is adopted; rules with our tag that are not our rule are refused.
+   * interrupted create is adopted; rules with our own tag that are not our rule are refused,
+   * and so is bridgelab 0.1's rule of this NAME (only the stack whose state holds it takes it
+   * over). Another stack's Egress of the same NAME is left alone.
    */
   async create(inputs: EgressInputs) {
     const what = describe(inputs.name);
     return onHostLocked(inputs.connection, async (t) => {
       const r = await t.run(egressCreateScript(specOf(inputs)));
-      if (r.code === EXIT_EXISTS) {
-        const theirs = lines(splitSections(r.stdout).exists).join("\n  ");
+      const s = splitSections(r.stdout);
+      if (r.code === EXIT_EXISTS && s.v1 !== undefined) {
+        const v1 = egressTag(inputs.name);
         throw new Error(
-          `${what} on ${t.label}: rules tagged ${egressRule(specOf(inputs)).tag} already exist and are not this Egress's rule:\n  ${theirs}\n` +
-            `another Egress on this host is named "${inputs.name}": give this one another name, or delete those rules`,
+          foreignOwnerMessage(`${what} on ${t.label}: an Egress of that name already exists and`, v1, undefined) +
+            ` (the stack that made it re-tags it as its own with its next \`up\` under this version):\n  ${lines(s.v1).join("\n  ")}`,
+        );
+      }
+      if (r.code === EXIT_EXISTS) {
+        const theirs = lines(s.exists).join("\n  ");
+        throw new Error(
+          `${what} on ${t.label}: rules tagged ${egressRule(specOf(inputs)).tag} (this resource's own) already exist and are not this Egress's rule:\n  ${theirs}\n` +
+            `they were left by an earlier declaration of this resource: delete those rules, or refresh the stack`,
         );
       }
       if (r.code !== 0) throw new CommandError(t.label, r, what);
@@ -161,12 +187,11 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
   async read(id, props: EgressOutputs) {
     return onHostLocked(props.connection, async (t) => {
       const r = await runChecked(t, egressReadScript(specOf(props)), describe(props.name));
-      const declared: EgressInputs = { ...specOf(props), connection: props.connection };
-      return { id, props: observed(declared, r.stdout, props.ipForwardBefore) };
+      return { id, props: observed(declaredOf(props), r.stdout, props.ipForwardBefore) };
     });
   },
 
-  /** In place, in one locked script: the new rule in before the old one out, forwarding on if declared. */
+  /** In place, in one locked script: the new rule in before the old one out (re-tagged for a new owner), forwarding on if declared. */
   async update(_id, olds: EgressOutputs, news: EgressInputs) {
     return onHostLocked(news.connection, async (t) => {
       const r = await runChecked(t, egressUpdateScript(specOf(olds), specOf(news)), describe(news.name));
@@ -174,7 +199,11 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  /** Idempotent: a rule already gone is success. Restores forwarding when it was the last Egress and bridgelab turned it on. */
+  /**
+   * Idempotent: a rule already gone is success; only this owner's rule goes (another stack's
+   * Egress of the same NAME stays). Restores forwarding when it was the last Egress of any
+   * owner and bridgelab turned it on.
+   */
   async delete(_id, props: EgressOutputs) {
     await onHostLocked(props.connection, async (t) => {
       await runChecked(t, egressDeleteScript(specOf(props)), describe(props.name));
@@ -202,6 +231,7 @@ export class Egress extends pulumi.dynamic.Resource {
       {
         name: args.name ?? name,
         connection: args.connection,
+        owner: ownerInput("Egress", name, opts),
         bridge: args.bridge,
         subnet: args.subnet,
         outInterface: args.outInterface,

@@ -1,3 +1,5 @@
+import { iccTag, isolationTag } from "../../provider/host/isolationScripts";
+import { ownerOf } from "../../provider/host/owner";
 import { bridgeIsolationProvider, BridgeIsolationInputs, BridgeIsolationOutputs } from "../../provider/resources/bridgeIsolation";
 import { egressProvider, EgressInputs } from "../../provider/resources/egress";
 import { TRANSPORTS, useHost } from "../support/hosts";
@@ -13,12 +15,21 @@ const A2 = "172.20.0.11";
 const B1 = "172.21.0.10";
 const GW_A = "172.20.0.1";
 
+/** The owner the BridgeIsolation class gives the isolation of BRIDGE in STACK (its URN; resources named after their bridge here). */
+const urn = (bridge: string, stack = "dev") => `urn:pulumi:${stack}::lab::pulumi-nodejs:dynamic/bridgelab:BridgeIsolation::${bridge}`;
+const iso = (bridge: string, stack = "dev") => isolationTag(bridge, ownerOf(urn(bridge, stack)));
+const icc = (bridge: string, stack = "dev") => iccTag(bridge, ownerOf(urn(bridge, stack)));
+
 describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
   const host = useHost(kind, "it-iso");
 
   const ours = async () => (await host.sh("iptables-save")).split("\n").filter((l) => l.includes("BRIDGELAB"));
+  /** The owner records on the host: the URNs in /run/bridgelab/owners. */
+  const records = async () => (await host.sh("cat /run/bridgelab/owners/* 2>/dev/null || true")).split("\n").filter(Boolean).sort();
+  const save = () => host.sh("iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'");
+  /** Checked inputs of the isolation of BRIDGE in stack dev, as the class gives them (an owner); `owner: undefined` for 0.1's state. */
   async function checked(news: Record<string, unknown>): Promise<BridgeIsolationInputs> {
-    const r = await bridgeIsolationProvider.check!({}, { connection: host.connection, ...news });
+    const r = await bridgeIsolationProvider.check!({}, { connection: host.connection, owner: urn(String(news.bridge)), ...news });
     expect(r.failures).toEqual([]);
     return r.inputs as BridgeIsolationInputs;
   }
@@ -55,12 +66,14 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
       ":BRIDGELAB-ISOLATION-STAGE-2 - [-]",
       '-A FORWARD -m comment --comment "bridgelab:v1" -j BRIDGELAB-FORWARD',
       '-A BRIDGELAB-FORWARD -m comment --comment "bridgelab:v1" -j BRIDGELAB-ISOLATION-STAGE-1',
-      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j BRIDGELAB-ISOLATION-STAGE-2',
-      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-b ! -o br-b -m comment --comment "bridgelab:v1:isolation:br-b" -j BRIDGELAB-ISOLATION-STAGE-2',
-      '-A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j DROP',
-      '-A BRIDGELAB-ISOLATION-STAGE-2 -o br-b -m comment --comment "bridgelab:v1:isolation:br-b" -j DROP',
+      `-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -m comment --comment "${iso("br-a")}" -j BRIDGELAB-ISOLATION-STAGE-2`,
+      `-A BRIDGELAB-ISOLATION-STAGE-1 -i br-b ! -o br-b -m comment --comment "${iso("br-b")}" -j BRIDGELAB-ISOLATION-STAGE-2`,
+      `-A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment "${iso("br-a")}" -j DROP`,
+      `-A BRIDGELAB-ISOLATION-STAGE-2 -o br-b -m comment --comment "${iso("br-b")}" -j DROP`,
       "COMMIT",
     ]);
+    expect(iso("br-a")).toBe("bridgelab:v2:isolation:br-a:b96e2010");
+    expect(await records()).toEqual([urn("br-a"), urn("br-b")]);
     expect(await reaches(host, "a1", B1)).toBe(false);
     expect(await reaches(host, "b1", A1)).toBe(false);
     expect(await reaches(host, "d1", A1)).toBe(true);
@@ -73,8 +86,8 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
     expect(await bridgeIsolationProvider.diff!(a.id, a.outs, open)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
     const opened = (await bridgeIsolationProvider.update!(a.id, a.outs, open)).outs as BridgeIsolationOutputs;
     expect(opened.rules.slice(0, 2)).toEqual([
-      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-b -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "bridgelab:v1:isolation:br-a" -j RETURN',
-      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-b -o br-a -m comment --comment "bridgelab:v1:isolation:br-a" -j RETURN',
+      `-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-b -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "${iso("br-a")}" -j RETURN`,
+      `-A BRIDGELAB-ISOLATION-STAGE-1 -i br-b -o br-a -m comment --comment "${iso("br-a")}" -j RETURN`,
     ]);
     expect(await reaches(host, "b1", A1)).toBe(true);
     expect(await reaches(host, "a1", B1)).toBe(false);
@@ -87,6 +100,7 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
     await bridgeIsolationProvider.delete!(a.id, closed);
     await bridgeIsolationProvider.delete!(b.id, b.outs as BridgeIsolationOutputs);
     expect(await ours()).toEqual([]);
+    expect(await records()).toEqual([]);
     expect(await reaches(host, "a1", B1)).toBe(true);
     await expect(bridgeIsolationProvider.delete!(a.id, closed)).resolves.toBeUndefined();
   });
@@ -98,7 +112,7 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
       const inputs = await checked({ bridge: "br-a", isolated: false, icc: false });
       const { id, outs } = await bridgeIsolationProvider.create(inputs);
       expect(outs).toMatchObject({ bridgeNfCallIptables: "1", bridgeNfCallIptablesBefore: false, missingRules: [] });
-      expect(outs.rules).toEqual(['-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-a -m comment --comment "bridgelab:v1:icc:br-a" -j DROP']);
+      expect(outs.rules).toEqual([`-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a -o br-a -m comment --comment "${icc("br-a")}" -j DROP`]);
       expect(await reaches(host, "a1", A2)).toBe(false);
       expect(await reaches(host, "a2", A1)).toBe(false);
       expect(await reaches(host, "a1", GW_A)).toBe(true);
@@ -127,17 +141,17 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
   it("a rule deleted by hand is drift, repaired in place; rules of another declaration are refused", async () => {
     const inputs = await checked({ bridge: "br-a" });
     const { id, outs } = await bridgeIsolationProvider.create(inputs);
-    await host.sh("iptables -D BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment bridgelab:v1:isolation:br-a -j DROP");
+    await host.sh(`iptables -D BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment ${iso("br-a")} -j DROP`);
     const drifted = (await bridgeIsolationProvider.read!(id, outs)).props as BridgeIsolationOutputs;
-    expect(drifted.missingRules).toEqual(["iptables -w -t filter -A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment bridgelab:v1:isolation:br-a -j DROP"]);
+    expect(drifted.missingRules).toEqual([`iptables -w -t filter -A BRIDGELAB-ISOLATION-STAGE-2 -o br-a -m comment --comment ${iso("br-a")} -j DROP`]);
     expect((await bridgeIsolationProvider.diff!(id, drifted, inputs)).changes).toBe(true);
     const fixed = (await bridgeIsolationProvider.update!(id, drifted, inputs)).outs as BridgeIsolationOutputs;
     expect(fixed.missingRules).toEqual([]);
 
-    // A second declaration for br-a with other rules must not take these over.
+    // The same resource declared otherwise (its state lost) must not take these over.
     const before = await ours();
     await expect(bridgeIsolationProvider.create(await checked({ bridge: "br-a", isolated: false, icc: false }))).rejects.toThrow(
-      /isolation of bridge "br-a" on .*: rules tagged for bridge "br-a" .* already exist and are not this declaration's:\n  -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a/,
+      /isolation of bridge "br-a" on .*: rules tagged for bridge "br-a" \(bridgelab:v2:isolation:br-a:b96e2010, this resource's own\) already exist and are not this declaration's:\n  -A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a/,
     );
     expect(await ours()).toEqual(before);
     await bridgeIsolationProvider.delete!(id, fixed);
@@ -156,12 +170,12 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
     const tags = (await ours()).map((l) => /--comment "([^"]+)"/.exec(l)?.[1]).filter(Boolean);
     expect(tags.sort()).toEqual([
       ...["bridgelab:v1", "bridgelab:v1", "bridgelab:v1"], // the jumps from POSTROUTING, FORWARD and BRIDGELAB-FORWARD
-      "bridgelab:v1:egress:br-a",
+      "bridgelab:v1:egress:br-a", // Egress without an owner here: state of 0.1, side by side with 0.2's
       "bridgelab:v1:egress:br-b",
-      "bridgelab:v1:icc:br-a",
-      ...["bridgelab:v1:isolation:br-a", "bridgelab:v1:isolation:br-a"],
-      ...["bridgelab:v1:isolation:br-b", "bridgelab:v1:isolation:br-b"],
-    ]);
+      icc("br-a"),
+      ...[iso("br-a"), iso("br-a")],
+      ...[iso("br-b"), iso("br-b")],
+    ].sort());
     expect(await reaches(host, "a1", "203.0.113.1")).toBe(true);
     expect(await reaches(host, "b1", "203.0.113.1")).toBe(true);
     expect(await reaches(host, "a1", B1)).toBe(false);
@@ -175,5 +189,63 @@ describe.each(TRANSPORTS)("BridgeIsolation over %s", (kind) => {
     ]);
     expect(await ours()).toEqual([]);
     expect((await host.sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-call-iptables; ls /run/bridgelab.sysctl.* 2>/dev/null || true")).split("\n").filter(Boolean)).toEqual(["1", "1"]);
+    expect(await records()).toEqual([]);
+  });
+
+  // Issue 12: two stacks of one program (dev and test) on one host, same resource names.
+  describe("ownership: two stacks, one host", () => {
+    const of = (stack: string, news: Record<string, unknown>) => checked({ owner: urn(String(news.bridge), stack), ...news });
+    const bridgeNf = async () => (await host.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).trim();
+    afterEach(async () => {
+      expect(await ours()).toEqual([]);
+      expect(await records()).toEqual([]);
+    });
+
+    it("two stacks isolating the same bridge: each its own rules; each delete removes exactly its own; icc's switch stays until the last icc=false of any stack goes", async () => {
+      await host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0");
+      try {
+        const before = await save();
+        const test = await bridgeIsolationProvider.create(await of("test", { bridge: "br-a", icc: false }));
+        const withTest = await save();
+        const dev = await bridgeIsolationProvider.create(await of("dev", { bridge: "br-a", icc: false }));
+        expect(dev.outs.rules.every((l: string) => l.includes(`"${iso("br-a")}"`) || l.includes(`"${icc("br-a")}"`))).toBe(true);
+        expect(test.outs.rules.every((l: string) => l.includes(`"${iso("br-a", "test")}"`) || l.includes(`"${icc("br-a", "test")}"`))).toBe(true);
+        expect([dev.outs.rules.length, test.outs.rules.length]).toEqual([3, 3]);
+        expect(await records()).toEqual([urn("br-a", "dev"), urn("br-a", "test")].sort());
+        expect(await bridgeIsolationProvider.read!("br-a", dev.outs)).toEqual({ id: "br-a", props: dev.outs });
+        expect(await bridgeIsolationProvider.read!("br-a", test.outs)).toEqual({ id: "br-a", props: test.outs });
+
+        // The second stack (dev) goes: the first one's fence and icc=false stay exactly as they were.
+        await bridgeIsolationProvider.delete!("br-a", dev.outs);
+        expect(await save()).toBe(withTest);
+        expect(await records()).toEqual([urn("br-a", "test")]);
+        expect(await bridgeNf()).toBe("1");
+        expect(await reaches(host, "a1", A2)).toBe(false);
+        await bridgeIsolationProvider.delete!("br-a", test.outs);
+        expect(await save()).toBe(before);
+        expect(await bridgeNf()).toBe("0");
+      } finally {
+        await host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=1");
+      }
+    });
+
+    it("0.1's isolation is refused to a new owner naming 0.1, and re-tagged in place by its own stack's update", async () => {
+      const old = await bridgeIsolationProvider.create(await checked({ bridge: "br-a", owner: undefined }));
+      expect(old.outs.rules.every((l: string) => l.includes('"bridgelab:v1:isolation:br-a"'))).toBe(true);
+      const before = await save();
+      await expect(bridgeIsolationProvider.create(await of("test", { bridge: "br-a" }))).rejects.toThrow(
+        /isolation of bridge "br-a" on \S+: an isolation of this bridge already exists and was made by bridgelab 0\.1 \(tag bridgelab:v1:isolation:br-a\), which did not record its owner; .*re-tags it as its own .*:\n {2}-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a /s,
+      );
+      expect(await save()).toBe(before);
+      const news = await checked({ bridge: "br-a" });
+      expect(await bridgeIsolationProvider.diff!("br-a", old.outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+      const upd = (await bridgeIsolationProvider.update!("br-a", old.outs, news)).outs as BridgeIsolationOutputs;
+      expect(upd).toMatchObject({ owner: urn("br-a"), missingRules: [] });
+      expect(await save()).toBe(before.replace(/"bridgelab:v1:isolation:br-a"/g, `"${iso("br-a")}"`));
+      expect(await records()).toEqual([urn("br-a")]);
+      expect(await reaches(host, "a1", B1)).toBe(true); // br-b is not isolated: br-a's fence alone lets it through
+      expect((await bridgeIsolationProvider.read!("br-a", old.outs)).props).toMatchObject({ rules: [] });
+      await bridgeIsolationProvider.delete!("br-a", upd);
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { egressTag } from "../../provider/host/egressScripts";
+import { ownerOf } from "../../provider/host/owner";
 import { bridgeProvider, BridgeOutputs } from "../../provider/resources/bridge";
 import { egressProvider, EgressInputs, EgressOutputs } from "../../provider/resources/egress";
 import { TRANSPORTS, useHost } from "../support/hosts";
@@ -7,7 +9,11 @@ import { addBridge, addContainer, iptablesSave, reaches } from "../support/handm
 // hand-made container on it; the stand-in internet 203.0.113.1 lies behind the sandbox's
 // outside, which has no route back to 172.18.0.0/16, so only MASQUERADE gets replies home.
 const INTERNET = "203.0.113.1";
-const SEED_RULE = '-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment "bridgelab:v1:egress:lab" -j MASQUERADE';
+/** The owner the Egress class gives NAME of STACK (its URN), and the tag of its rule. */
+const urn = (name: string, stack = "dev") => `urn:pulumi:${stack}::lab::pulumi-nodejs:dynamic/bridgelab:Egress::${name}`;
+const tagOf = (name: string, stack = "dev") => egressTag(name, ownerOf(urn(name, stack)));
+const LAB = tagOf("lab"); // bridgelab:v2:egress:lab:0276c64e
+const SEED_RULE = `-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment "${LAB}" -j MASQUERADE`;
 const JUMP = '-A POSTROUTING -m comment --comment "bridgelab:v1" -j BRIDGELAB-POSTROUTING';
 
 describe.each(TRANSPORTS)("Egress over %s", (kind) => {
@@ -16,8 +22,12 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
 
   const ipForward = async () => (await host.sh("cat /proc/sys/net/ipv4/ip_forward")).trim();
   const ours = async () => (await host.sh("iptables-save")).split("\n").filter((l) => l.includes("BRIDGELAB"));
+  /** The owner records on the host: the URNs in /run/bridgelab/owners. */
+  const records = async () => (await host.sh("cat /run/bridgelab/owners/* 2>/dev/null || true")).split("\n").filter(Boolean).sort();
+  const save = () => host.sh("iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'");
+  /** Checked inputs of Egress NAME of stack dev, as the class gives them (an owner); `owner: undefined` for 0.1's state. */
   async function checked(news: Record<string, unknown>): Promise<EgressInputs> {
-    const r = await egressProvider.check!({}, { connection: host.connection, ...news });
+    const r = await egressProvider.check!({}, { connection: host.connection, owner: urn(String(news.name)), ...news });
     expect(r.failures).toEqual([]);
     return r.inputs as EgressInputs;
   }
@@ -57,12 +67,14 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
       "COMMIT",
     ]);
     expect(await reaches(host, "c1", INTERNET)).toBe(true);
+    expect(await records()).toEqual([urn("lab")]);
 
     // No drift: read reports what create returned.
     expect(await egressProvider.read!(id, outs)).toEqual({ id, props: outs });
 
     await egressProvider.delete!(id, outs as EgressOutputs);
     expect(await ours()).toEqual([]);
+    expect(await records()).toEqual([]);
     expect(await ipForward()).toBe("0");
     expect(await host.sh("ls /run/bridgelab.sysctl.* 2>/dev/null || true")).toBe("");
     expect(await reaches(host, "c1", INTERNET)).toBe(false);
@@ -75,12 +87,12 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
     const inputs = await checked({ name: "lab", bridge: "br0", subnet: "172.18.0.0/16" });
     const { id, outs } = await egressProvider.create(inputs);
     try {
-      await host.sh("iptables -t nat -D BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment bridgelab:v1:egress:lab -j MASQUERADE");
+      await host.sh(`iptables -t nat -D BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment ${LAB} -j MASQUERADE`);
       expect(await reaches(host, "c1", INTERNET)).toBe(false);
       const drifted = (await egressProvider.read!(id, outs)).props as EgressOutputs;
       expect(drifted).toMatchObject({
         rules: [],
-        missingRules: ["iptables -w -t nat -A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 '!' -o br0 -m comment --comment bridgelab:v1:egress:lab -j MASQUERADE"],
+        missingRules: [`iptables -w -t nat -A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 '!' -o br0 -m comment --comment ${LAB} -j MASQUERADE`],
       });
       expect(await egressProvider.diff!(id, drifted, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
 
@@ -107,7 +119,7 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
     const viaEth0 = await checked({ name: "lab", bridge: "br0", subnet: "172.18.0.0/16", outInterface: "eth0" });
     expect(await egressProvider.diff!(id, outs, viaEth0)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
     const updated = (await egressProvider.update!(id, outs, viaEth0)).outs as EgressOutputs;
-    const eth0Rule = '-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 -o eth0 -m comment --comment "bridgelab:v1:egress:lab" -j MASQUERADE';
+    const eth0Rule = `-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 -o eth0 -m comment --comment "${LAB}" -j MASQUERADE`;
     expect(updated.rules).toEqual([eth0Rule]);
     expect(await ours()).toEqual([":BRIDGELAB-POSTROUTING - [0:0]", JUMP, eth0Rule]);
     expect(await reaches(host, "c1", INTERNET)).toBe(true);
@@ -135,7 +147,7 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
       expect(await ipForward()).toBe("1");
       expect(await reaches(host, "c1", INTERNET)).toBe(false); // br0's NAT went with "one"
       expect((await ours()).filter((l) => l.includes("egress:"))).toEqual([
-        '-A BRIDGELAB-POSTROUTING -s 172.19.0.0/16 ! -o br1 -m comment --comment "bridgelab:v1:egress:two" -j MASQUERADE',
+        `-A BRIDGELAB-POSTROUTING -s 172.19.0.0/16 ! -o br1 -m comment --comment "${tagOf("two")}" -j MASQUERADE`,
       ]);
       await egressProvider.delete!("two", second.outs);
       expect(await ipForward()).toBe("0");
@@ -157,15 +169,15 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
     }
   });
 
-  it("refuses rules of another Egress with the same name, and leaves them alone", async () => {
+  it("refuses rules of its own tag that are not its rule (an earlier declaration's), and leaves them alone", async () => {
     await host.sh(
       "iptables -t nat -N BRIDGELAB-POSTROUTING && iptables -t nat -A POSTROUTING -m comment --comment bridgelab:v1 -j BRIDGELAB-POSTROUTING && " +
-        "iptables -t nat -A BRIDGELAB-POSTROUTING -s 10.9.0.0/16 -m comment --comment bridgelab:v1:egress:lab -j MASQUERADE",
+        `iptables -t nat -A BRIDGELAB-POSTROUTING -s 10.9.0.0/16 -m comment --comment ${LAB} -j MASQUERADE`,
     );
     try {
       const before = await ours();
       await expect(egressProvider.create(await checked({ name: "lab", bridge: "br0", subnet: "172.18.0.0/16" }))).rejects.toThrow(
-        /egress "lab" on .*: rules tagged bridgelab:v1:egress:lab already exist and are not this Egress's rule:\n  -A BRIDGELAB-POSTROUTING -s 10.9.0.0\/16 .*\nanother Egress on this host is named "lab"/,
+        /egress "lab" on .*: rules tagged bridgelab:v2:egress:lab:0276c64e \(this resource's own\) already exist and are not this Egress's rule:\n  -A BRIDGELAB-POSTROUTING -s 10.9.0.0\/16 .*\nthey were left by an earlier declaration of this resource/,
       );
       expect(await ours()).toEqual(before);
       expect(await ipForward()).toBe("0");
@@ -181,8 +193,83 @@ describe.each(TRANSPORTS)("Egress over %s", (kind) => {
       await expect(egressProvider.create(await checked({ name: "lab", bridge: "br0", subnet: "172.18.0.0/16" }))).rejects.toThrow(/egress "lab" on .*exited/);
       expect(await ours()).toEqual([]);
       expect(await ipForward()).toBe("0");
+      // The undo forgot the owner's record too.
+      expect(await records()).toEqual([]);
     } finally {
       await host.sh("rmdir /run/bridgelab.sysctl.net.ipv4.ip_forward");
     }
+  });
+
+  // Issue 12: two stacks of one program (dev and test) on one host, same resource names.
+  describe("ownership: two stacks, one host", () => {
+    const of = (stack: string, news: Record<string, unknown>) => checked({ owner: urn(String(news.name), stack), ...news });
+    afterEach(async () => {
+      expect(await ours()).toEqual([]);
+      expect(await records()).toEqual([]);
+      expect(await ipForward()).toBe("0");
+    });
+
+    it("the same NAME in two stacks: two rules side by side; each delete removes exactly its own; forwarding stays until the last Egress of any stack goes", async () => {
+      const before = await save();
+      const dev = await egressProvider.create(await of("dev", { name: "lab", bridge: "br0", subnet: "172.18.0.0/16" }));
+      const withDev = await save();
+      const test = await egressProvider.create(await of("test", { name: "lab", bridge: "br0", subnet: "172.18.0.0/16" }));
+      expect(dev.outs.rules).toEqual([SEED_RULE]);
+      expect(test.outs.rules).toEqual([SEED_RULE.replace(LAB, tagOf("lab", "test"))]);
+      expect(await records()).toEqual([urn("lab", "dev"), urn("lab", "test")].sort());
+      // Each reads its own rule; the other's is not drift of its own.
+      expect(await egressProvider.read!("lab", dev.outs)).toEqual({ id: "lab", props: dev.outs });
+      expect(await egressProvider.read!("lab", test.outs)).toEqual({ id: "lab", props: test.outs });
+
+      await egressProvider.delete!("lab", test.outs);
+      expect(await save()).toBe(withDev);
+      expect(await records()).toEqual([urn("lab", "dev")]);
+      expect(await ipForward()).toBe("1");
+      expect(await reaches(host, "c1", INTERNET)).toBe(true);
+      await egressProvider.delete!("lab", dev.outs);
+      expect(await save()).toBe(before);
+    });
+
+    it("0.1's rule is refused to a new owner naming 0.1, counts for forwarding, and is re-tagged in place by its own stack's update", async () => {
+      const old = await egressProvider.create(await checked({ name: "lab", owner: undefined, bridge: "br0", subnet: "172.18.0.0/16" }));
+      expect(old.outs.rules).toEqual([SEED_RULE.replace(LAB, "bridgelab:v1:egress:lab")]);
+      expect(await records()).toEqual([]);
+      const before = await save();
+      await expect(egressProvider.create(await of("test", { name: "lab", bridge: "br0", subnet: "172.18.0.0/16" }))).rejects.toThrow(
+        /egress "lab" on \S+: an Egress of that name already exists and was made by bridgelab 0\.1 \(tag bridgelab:v1:egress:lab\), which did not record its owner; .*re-tags it as its own .*:\n {2}-A BRIDGELAB-POSTROUTING -s 172\.18\.0\.0\/16 /s,
+      );
+      expect(await save()).toBe(before);
+
+      // Another stack's Egress of another name beside 0.1's: forwarding stays on while either is there.
+      const other = await egressProvider.create(await of("test", { name: "other", bridge: "br0", subnet: "172.18.0.0/16" }));
+      await egressProvider.delete!("other", other.outs);
+      expect(await ipForward()).toBe("1");
+      expect(await save()).toBe(before);
+
+      // Its own stack's up under 0.2: Diff sees the owner come (an update), Update re-tags in place.
+      const news = await checked({ name: "lab", bridge: "br0", subnet: "172.18.0.0/16" });
+      expect(await egressProvider.diff!("lab", old.outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+      const upd = (await egressProvider.update!("lab", old.outs, news)).outs as EgressOutputs;
+      expect(upd).toMatchObject({ owner: urn("lab"), rules: [SEED_RULE], missingRules: [], ipForwardBefore: false });
+      expect(await save()).toBe(before.replace("bridgelab:v1:egress:lab", LAB));
+      expect(await records()).toEqual([urn("lab")]);
+      expect(await reaches(host, "c1", INTERNET)).toBe(true);
+      // The 0.1 state no longer finds its rule.
+      expect((await egressProvider.read!("lab", old.outs)).props).toMatchObject({ rules: [], missingRules: [expect.stringContaining("bridgelab:v1:egress:lab")] });
+      await egressProvider.delete!("lab", upd);
+    });
+
+    it("a new name made before the old one goes (same owner): the old one's delete keeps the owner's record and forwarding", async () => {
+      const first = await egressProvider.create(await checked({ name: "lab", bridge: "br0", subnet: "172.18.0.0/16" }));
+      const renamed = await checked({ name: "lab2", owner: urn("lab"), bridge: "br0", subnet: "172.18.0.0/16" });
+      expect(await egressProvider.diff!("lab", first.outs, renamed)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+      const second = await egressProvider.create(renamed);
+      await egressProvider.delete!("lab", first.outs);
+      expect(await records()).toEqual([urn("lab")]);
+      expect(await ipForward()).toBe("1");
+      expect(second.outs.rules).toEqual([SEED_RULE.replace("egress:lab:", "egress:lab2:")]);
+      expect((await ours()).filter((l) => l.includes("egress:"))).toEqual(second.outs.rules);
+      await egressProvider.delete!("lab2", second.outs);
+    });
   });
 });

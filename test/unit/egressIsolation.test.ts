@@ -1,5 +1,6 @@
 import { egressCreateScript, egressDeleteScript, egressReadScript, egressRule, egressUpdateScript, EgressSpec } from "../../provider/host/egressScripts";
 import { isolationCreateScript, isolationDeleteScript, isolationReadScript, isolationRules, isolationUpdateScript, IsolationSpec } from "../../provider/host/isolationScripts";
+import { ownerOf } from "../../provider/host/owner";
 import { ownedRuleArgs } from "../../provider/host/ruleSet";
 import { checkIfnameList, checkNetworkCidr, checkRuleName } from "../../provider/host/validateNetfilter";
 import { bridgeIsolationProvider } from "../../provider/resources/bridgeIsolation";
@@ -8,37 +9,55 @@ import { egressProvider } from "../../provider/resources/egress";
 import { describeScriptFixtures } from "../support/scriptFixtures";
 
 const lab = { kind: "sandbox", name: "lab" };
-const egress: EgressSpec = { name: "lab", bridge: "br0", subnet: "172.18.0.0/16", ipForward: true };
-const fenced: IsolationSpec = { bridge: "br-a", isolated: true, icc: false, allowFrom: ["br-b"] };
+/** The owners fixtures name: Egress "lab" and BridgeIsolation "br-a" of stack dev, project lab. */
+const EGRESS_URN = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:Egress::lab";
+const ISOLATION_URN = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:BridgeIsolation::br-a";
+const EG = ownerOf(EGRESS_URN)!;
+const ISO = ownerOf(ISOLATION_URN)!;
+const egress: EgressSpec = { name: "lab", bridge: "br0", subnet: "172.18.0.0/16", ipForward: true, owner: EG };
+const fenced: IsolationSpec = { bridge: "br-a", isolated: true, icc: false, allowFrom: ["br-b"], owner: ISO };
+// State of bridgelab 0.1: no owner, its v1 tags.
+const { owner: _e, ...egressV1 } = egress;
+const { owner: _f, ...fencedV1 } = fenced;
 
 describeScriptFixtures("egress and isolation scripts match their fixtures", {
   "egress-create.sh": egressCreateScript(egress),
   "egress-create-outif-noforward.sh": egressCreateScript({ ...egress, outInterface: "eth0", ipForward: false }),
+  "egress-create-v1.sh": egressCreateScript(egressV1),
   "egress-read.sh": egressReadScript(egress),
   "egress-update-outif.sh": egressUpdateScript(egress, { ...egress, outInterface: "eth0" }),
+  // 0.1's rule taken over by its own stack under 0.2: re-tagged in place.
+  "egress-update-retag-v1.sh": egressUpdateScript(egressV1, egress),
   "egress-delete.sh": egressDeleteScript(egress),
-  "isolation-create.sh": isolationCreateScript({ bridge: "br-a", isolated: true, icc: true, allowFrom: [] }),
+  "egress-delete-v1.sh": egressDeleteScript(egressV1),
+  "isolation-create.sh": isolationCreateScript({ bridge: "br-a", isolated: true, icc: true, allowFrom: [], owner: ISO }),
   "isolation-create-icc-allow.sh": isolationCreateScript(fenced),
   "isolation-read.sh": isolationReadScript(fenced),
   "isolation-update-icc-on.sh": isolationUpdateScript(fenced, { ...fenced, icc: true, allowFrom: [] }),
+  "isolation-update-retag-v1.sh": isolationUpdateScript(fencedV1, fenced),
   "isolation-delete.sh": isolationDeleteScript(fenced),
+  "isolation-delete-v1.sh": isolationDeleteScript(fencedV1),
 });
 
 // Generated rules against literal argv, as the CNI portmap tests do: what reaches iptables.
 describe("egress rule", () => {
-  it("is seed 004's MASQUERADE in our chain, with our tag before the target", () => {
+  it("is seed 004's MASQUERADE in our chain, with our tag (naming its owner) before the target", () => {
+    expect(EG.id).toBe("0276c64e");
     expect(ownedRuleArgs(egressRule(egress))).toEqual([
       "iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-POSTROUTING",
       "-s", "172.18.0.0/16", "!", "-o", "br0",
-      "-m", "comment", "--comment", "bridgelab:v1:egress:lab",
+      "-m", "comment", "--comment", "bridgelab:v2:egress:lab:0276c64e",
       "-j", "MASQUERADE",
     ]);
+  });
+  it("state of bridgelab 0.1 (no owner) keeps 0.1's tag", () => {
+    expect(egressRule(egressV1).tag).toBe("bridgelab:v1:egress:lab");
   });
   it("with outInterface matches that interface instead of excluding the bridge (iptables takes one -o)", () => {
     expect(ownedRuleArgs(egressRule({ ...egress, outInterface: "eth0" }))).toEqual([
       "iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-POSTROUTING",
       "-s", "172.18.0.0/16", "-o", "eth0",
-      "-m", "comment", "--comment", "bridgelab:v1:egress:lab",
+      "-m", "comment", "--comment", "bridgelab:v2:egress:lab:0276c64e",
       "-j", "MASQUERADE",
     ]);
   });
@@ -52,12 +71,14 @@ describe("isolation rules", () => {
     ]);
   });
   it("allowFrom inserts the exceptions first; icc=false drops bridge-to-itself with its own tag", () => {
+    expect(ISO.id).toBe("b96e2010");
+    expect(isolationRules(fencedV1).map((r) => r.tag)).toEqual([...Array(4).fill("bridgelab:v1:isolation:br-a"), "bridgelab:v1:icc:br-a"]);
     expect(isolationRules(fenced).map(ownedRuleArgs)).toEqual([
-      ["iptables", "-w", "-t", "filter", "-I", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-b", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v1:isolation:br-a", "-j", "RETURN"],
-      ["iptables", "-w", "-t", "filter", "-I", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-a", "-o", "br-b", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-m", "comment", "--comment", "bridgelab:v1:isolation:br-a", "-j", "RETURN"],
-      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-a", "!", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v1:isolation:br-a", "-j", "BRIDGELAB-ISOLATION-STAGE-2"],
-      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-ISOLATION-STAGE-2", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v1:isolation:br-a", "-j", "DROP"],
-      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-a", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v1:icc:br-a", "-j", "DROP"],
+      ["iptables", "-w", "-t", "filter", "-I", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-b", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v2:isolation:br-a:b96e2010", "-j", "RETURN"],
+      ["iptables", "-w", "-t", "filter", "-I", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-a", "-o", "br-b", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-m", "comment", "--comment", "bridgelab:v2:isolation:br-a:b96e2010", "-j", "RETURN"],
+      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-a", "!", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v2:isolation:br-a:b96e2010", "-j", "BRIDGELAB-ISOLATION-STAGE-2"],
+      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-ISOLATION-STAGE-2", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v2:isolation:br-a:b96e2010", "-j", "DROP"],
+      ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-ISOLATION-STAGE-1", "-i", "br-a", "-o", "br-a", "-m", "comment", "--comment", "bridgelab:v2:icc:br-a:b96e2010", "-j", "DROP"],
     ]);
   });
   it("not isolated, icc on: no rules at all", () => {
@@ -82,7 +103,7 @@ describe("checkNetworkCidr", () => {
 describe("checkRuleName and checkIfnameList", () => {
   it("rule names are tag-safe", () => {
     expect(checkRuleName("name", "lab-egress_1.a")).toBeUndefined();
-    expect(checkRuleName("name", "lab egress")).toMatch(/^name "lab egress" may hold only letters.*bridgelab:v1:KIND:NAME/);
+    expect(checkRuleName("name", "lab egress")).toMatch(/^name "lab egress" may hold only letters.*bridgelab:v2:KIND:NAME:OWNERID/);
     expect(checkRuleName("name", "x".repeat(65))).toMatch(/1–64 characters/);
   });
   it("interface lists name the index, the value and the rule", () => {
@@ -117,8 +138,8 @@ describe("Egress check and diff", () => {
     expect(r.failures).toEqual([]);
   });
 
-  const olds = { ...egress, connection: lab, rules: ["-A ..."], missingRules: [], ipForwardOn: true, ipForwardBefore: false, forwardPolicy: "ACCEPT" };
-  const news = { ...egress, connection: lab };
+  const olds = { ...egressV1, connection: lab, rules: ["-A ..."], missingRules: [], ipForwardOn: true, ipForwardBefore: false, forwardPolicy: "ACCEPT" };
+  const news = { ...egressV1, connection: lab };
   it("no change, no drift → nothing to do", async () => {
     expect(await egressProvider.diff!("lab", olds, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
@@ -129,6 +150,14 @@ describe("Egress check and diff", () => {
   });
   it("a new name replaces, the new one created first", async () => {
     expect(await egressProvider.diff!("lab", olds, { ...news, name: "lab2" })).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+  });
+  it("the owner changes in place: 0.1's state (no owner) is re-tagged by its stack's update; check keeps a URN and refuses anything else", async () => {
+    expect(await egressProvider.diff!("lab", olds, { ...news, owner: EGRESS_URN })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(await egressProvider.diff!("lab", { ...olds, owner: EGRESS_URN }, { ...news, owner: EGRESS_URN })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect((await egressProvider.check!({}, { connection: lab, name: "lab", bridge: "br0", subnet: "172.18.0.0/16", owner: EGRESS_URN })).inputs.owner).toBe(EGRESS_URN);
+    expect((await egressProvider.check!({}, { connection: lab, name: "lab", bridge: "br0", subnet: "172.18.0.0/16", owner: "lab" })).failures).toEqual([
+      { property: "owner", reason: expect.stringMatching(/^owner "lab" must be a Pulumi URN/) },
+    ]);
   });
   it("a rule deleted by hand, or forwarding turned off, is drift", async () => {
     expect((await egressProvider.diff!("lab", { ...olds, missingRules: ["iptables ..."] }, news)).changes).toBe(true);
@@ -159,14 +188,15 @@ describe("BridgeIsolation check and diff", () => {
     expect(open.failures).toEqual([{ property: "allowFrom", reason: expect.stringMatching(/^allowFrom \["br-b"\] has no effect with isolated false/) }]);
   });
 
-  const olds = { ...fenced, connection: lab, rules: [], missingRules: [], bridgeNfCallIptables: "1", bridgeNfCallIptablesBefore: true };
-  const news = { ...fenced, connection: lab };
+  const olds = { ...fencedV1, connection: lab, rules: [], missingRules: [], bridgeNfCallIptables: "1", bridgeNfCallIptablesBefore: true };
+  const news = { ...fencedV1, connection: lab };
   it("isolated, icc and allowFrom change in place; the bridge replaces, new one first", async () => {
     expect(await bridgeIsolationProvider.diff!("br-a", olds, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     for (const change of [{ isolated: false, allowFrom: [] }, { icc: true }, { allowFrom: [] }]) {
       expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, ...change })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
     }
     expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, bridge: "br-c" })).toEqual({ changes: true, replaces: ["bridge"], deleteBeforeReplace: false });
+    expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, owner: ISOLATION_URN })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
   it("missing rules, or bridge-nf-call-iptables off under icc=false, are drift", async () => {
     expect((await bridgeIsolationProvider.diff!("br-a", { ...olds, missingRules: ["iptables ..."] }, news)).changes).toBe(true);
