@@ -128,16 +128,11 @@ export async function labCommand(verb: "up" | "down", args: string[]): Promise<n
     console.error(`bridgelab down: ${what}`);
   }
 
-  if (verb === "down" && !sandboxExists(opts.sandbox)) {
-    // Nothing left to destroy: whatever the lab built went with the sandbox host.
-    if (choice.engine === "bundled") {
-      fs.rmSync(path.join(opts.stateDir, `${opts.stack}.json`), { force: true });
-      console.error(`sandbox host "${opts.sandbox}" does not exist, so nothing of the lab is left; its state is forgotten`);
-    } else {
-      console.error(`sandbox host "${opts.sandbox}" does not exist, so nothing of the lab is left; forget the stack's state with \`pulumi stack rm --force ${opts.stack}\` (PULUMI_BACKEND_URL=file://${path.join(opts.stateDir, "backend")})`);
-    }
-    return 0;
-  }
+  // Whatever the lab built in a sandbox host that is gone went with it: the destroy below forgets
+  // those resources (the providers take a gone sandbox host as empty) and still destroys what the
+  // lab has on other hosts, or fails naming a host it cannot reach.
+  const sandboxGone = verb === "down" && !sandboxExists(opts.sandbox);
+  if (sandboxGone) console.error(`sandbox host "${opts.sandbox}" does not exist, so nothing of the lab is left there; the destroy forgets it`);
 
   let outputs: Record<string, unknown>;
   /** What the update did to each resource (up): to tell whether the verification probed the lab as up left it. */
@@ -174,6 +169,8 @@ export async function labCommand(verb: "up" | "down", args: string[]): Promise<n
         `Probe it again: ${labCommandLine("verify", opts, choice.engine)}\n` +
         `Tear down: ${downCommand(opts, choice.engine)}`,
     );
+  } else if (sandboxGone) {
+    console.error(`${what} destroyed (the sandbox host was gone already)`);
   } else {
     await deleteSandbox(opts.sandbox);
     console.error(`${what} destroyed; sandbox host "${opts.sandbox}" deleted`);

@@ -1,8 +1,9 @@
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { EngineSummary, runEngine } from "../../engine/engine";
-import { deleteSandbox } from "../../provider/sandbox/sandboxHost";
+import { deleteSandbox, sandboxExists } from "../../provider/sandbox/sandboxHost";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, startSshd } from "../support/sshd";
 
@@ -61,6 +62,32 @@ describe("destroy when the host is gone", () => {
     expect(refresh.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => r.op)).toEqual(["gone", "gone"]);
     expect(refresh.logs.some((l) => l.includes(`${gone} (not in `))).toBe(true);
     expect(custom(refresh, "sandbox-b.json")).toEqual([]);
+  });
+
+  it("bridgelab down of a lab whose sandbox host was deleted: the destroy forgets it, exit 0, the state empty", async () => {
+    const sandbox = `e2e-down-${process.pid}`;
+    const stateDir = path.join(tmp, "down");
+    const bin = path.join(repo, "bin", "bridgelab.js");
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [bin, ...args, "--engine", "bundled", "--stack", "basic", "--sandbox", sandbox, "--state-dir", stateDir], { encoding: "utf8" }, (err, _out, stderr) =>
+          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stderr }),
+        ),
+      );
+    try {
+      const up = await cli(["up"]);
+      if (up.code !== 0) throw new Error(`bridgelab up exited ${up.code}\n${up.stderr}`);
+      await deleteSandbox(sandbox);
+      const down = await cli(["down"]);
+      expect(down.code).toBe(0);
+      expect(down.stderr).toContain(`sandbox host "${sandbox}" does not exist, so nothing of the lab is left there; the destroy forgets it`);
+      expect(down.stderr).toContain(`sandbox host "${sandbox}" no longer exists (not in `);
+      expect(down.stderr).toContain(`lab "basic" on sandbox host "${sandbox}" destroyed (the sandbox host was gone already)`);
+      expect((JSON.parse(fs.readFileSync(path.join(stateDir, "basic.json"), "utf8")).resources as Array<{ custom: boolean }>).filter((r) => r.custom)).toEqual([]);
+      expect(sandboxExists(sandbox)).toBe(false);
+    } finally {
+      await deleteSandbox(sandbox);
+    }
   });
 
   describe("an SSH host that cannot be reached", () => {
