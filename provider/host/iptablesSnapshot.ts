@@ -1,4 +1,5 @@
 import { CHAINS, ChainKey, ChainSpec, JUMP_TAG, Rule, Table, ruleArgs } from "./iptables";
+import { OWNERS_DIR, Owner } from "./owner";
 import { shJoin, shQuote } from "./quote";
 
 /**
@@ -10,7 +11,7 @@ import { shJoin, shQuote } from "./quote";
  * `iptables-restore --noflush` to change, as the hand-written floor does:
  *
  *   save=$(iptables-save)
- *   has_rule '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000'
+ *   has_rule '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j DNAT --to-destination 172.18.0.10:5000'
  *   printf '%s\n' '*nat' ':BRIDGELAB-DNAT - [0:0]' '-A BRIDGELAB-DNAT ...' COMMIT | iptables-restore -w --noflush
  *
  * A rule is looked up by the exact line iptables-save prints for it (saveLine: the order
@@ -108,6 +109,8 @@ export function restoreAddLines(
   /** The lines that print a table's rules; default: one printf per rule. A batch prints what it gathered. */
   body: (table: Table, mine: Array<{ rule: Rule; tag: string }>) => string[] = (_t, mine) =>
     mine.map((r) => `printf '%s\\n' ${quoteWithVariables(saveLine(r.rule, r.tag).line)}`),
+  /** Lines printing more input after the last table (an update's deletions, in a table committed again). */
+  trailer: string[] = [],
 ): string[] {
   const out: string[] = ["{"];
   for (const table of tableOrder) {
@@ -127,6 +130,7 @@ export function restoreAddLines(
     for (const l of body(table, mine)) out.push(`  ${l}`);
     out.push("  echo COMMIT");
   }
+  for (const l of trailer) out.push(`  ${l}`);
   out.push("} | iptables-restore -w --noflush");
   return out;
 }
@@ -139,7 +143,7 @@ export function restoreAddLines(
  * nothing when there is nothing to do.
  *
  *   *nat
- *   -D BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000
+ *   -D BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j DNAT --to-destination 172.18.0.10:5000
  *   -D PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "bridgelab:v1" -j BRIDGELAB-DNAT
  *   -X BRIDGELAB-DNAT
  *   COMMIT
@@ -168,5 +172,66 @@ export function deleteTaggedLines(tag: string | string[], keys: ChainKey[]): str
   return [
     `restore=$(printf '%s\\n' "$save" | ${shJoin(["awk", "-v", `tags=${tags}`, "-v", `jump=${JUMP_TAG}`, "-v", `chains=${chains}`, AWK_DELETE_TAGGED])})`,
     `if [ -n "$restore" ]; then printf '%s\\n' "$restore" | iptables-restore -w --noflush; fi`,
+  ];
+}
+
+/**
+ * awk over the snapshot printing the `-D` lines of every rule in CHAINS carrying exactly one
+ * of TAGS whose text is not one of the lines in the environment variable `keep` (the rules
+ * an update writes): the rules an update takes out, by the text iptables-save printed (copies,
+ * hand-edited rules and a previous owner's tag go too). Table FIRST's lines come first, then
+ * a line `@@`, then the other tables' lines.
+ */
+export const AWK_STALE_TAGGED = [
+  'BEGIN { n = split(chains, cs, " "); for (i = 1; i <= n; i++) ours[cs[i]] = 1; m = split(tags, ts, " "); k = split(ENVIRON["keep"], ks, "\\n"); for (i = 1; i <= k; i++) keep[ks[i]] = 1 }',
+  'function mine(line,   j) { for (j = 1; j <= m; j++) if (index(line, "--comment \\"" ts[j] "\\"")) return 1; return 0 }',
+  '/^\\*/ { t = substr($0, 2); next }',
+  '/^-A / && ($2 in ours) && mine($0) && !($0 in keep) { out[t] = out[t] "-D" substr($0, 3) "\\n" }',
+  'END { printf "%s@@\\n", out[first]; for (x in out) if (x != first) printf "%s", out[x] }',
+].join("\n");
+
+/**
+ * Sets $stale_TABLE for each table (nat first, as FIRST): the iptables-restore lines that take
+ * out the rules carrying TAGS in KEYS that are not among RULES (their text may hold the words
+ * of SCRIPT_VARIABLES). Needs snapshotLines().
+ */
+export function staleTaggedLines(rules: Array<{ rule: Rule; tag: string }>, tags: string[], keys: ChainKey[]): string[] {
+  const keep = rules.map((r) => quoteWithVariables(saveLine(r.rule, r.tag).line)).join('"$nl"') || "''";
+  const chains = keys.map((k) => CHAINS[k].name).join(" ");
+  return [
+    `keep=${keep}`,
+    `stale=$(printf '%s\\n' "$save" | keep="$keep" ${shJoin(["awk", "-v", `tags=${tags.join(" ")}`, "-v", `chains=${chains}`, "-v", "first=nat", AWK_STALE_TAGGED])})`,
+    'stale_nat=${stale%%@@*}; stale_filter=${stale#*@@}',
+  ];
+}
+
+/**
+ * awk over the snapshot printing which of the owner ids IDS still own a rule once the rules
+ * carrying one of TAGS are gone: a rule whose comment ends in `:ID"` and carries none of TAGS.
+ */
+export const AWK_OWNERS_LEFT = [
+  'BEGIN { n = split(ids, is, " "); m = split(tags, ts, " ") }',
+  'function mine(line,   j) { for (j = 1; j <= m; j++) if (index(line, "--comment \\"" ts[j] "\\"")) return 1; return 0 }',
+  '/^-A / && !mine($0) { for (i = 1; i <= n; i++) if (index($0, ":" is[i] "\\"")) left[is[i]] = 1 }',
+  'END { for (i = 1; i <= n; i++) if (is[i] in left) print is[i] }',
+].join("\n");
+
+/**
+ * After the rules carrying TAGS are deleted (by deleteTaggedLines, from the same snapshot):
+ * forget the records (/run/bridgelab/owners/ID) of OWNERS that own no rule any more, in one rm.
+ * A replacement created before the old one is deleted (same URN, another NAME) keeps its
+ * owner's record. Nothing without owners (state of bridgelab 0.1).
+ *
+ *   left=$(printf '%s\n' "$save" | awk …); gone=''
+ *   case "$nl$left$nl" in *"${nl}1a2b3c4d$nl"*) ;; *) gone="$gone /run/bridgelab/owners/1a2b3c4d" ;; esac
+ *   [ -z "$gone" ] || rm -f $gone
+ */
+export function forgetOwnersWithoutRulesLines(owners: Owner[], tags: string[]): string[] {
+  const ids = [...new Set(owners.map((o) => o.id))];
+  if (!ids.length) return [];
+  return [
+    `left=$(printf '%s\\n' "$save" | ${shJoin(["awk", "-v", `ids=${ids.join(" ")}`, "-v", `tags=${tags.join(" ")}`, AWK_OWNERS_LEFT])}); gone=''`,
+    ...ids.map((id) => `case "$nl$left$nl" in *"\${nl}${id}$nl"*) ;; *) gone="$gone ${OWNERS_DIR}/${id}" ;; esac`),
+    '[ -z "$gone" ] || rm -f $gone',
   ];
 }

@@ -1,5 +1,15 @@
 import { hostLockLines, pruneChainLines } from "./iptables";
-import { RESNAPSHOT, deleteTaggedLines, quoteWithVariables, restoreAddLines, saveLine, snapshotLines, taggedInSnapshot } from "./iptablesSnapshot";
+import {
+  RESNAPSHOT,
+  deleteTaggedLines,
+  forgetOwnersWithoutRulesLines,
+  quoteWithVariables,
+  restoreAddLines,
+  saveLine,
+  snapshotLines,
+  taggedInSnapshot,
+} from "./iptablesSnapshot";
+import { OWNERS_DIR, Owner } from "./owner";
 import {
   AWK_FIRST_FREE,
   AWK_HELD_BY_RULE,
@@ -17,6 +27,7 @@ import {
   publishTag,
   readBack,
   scriptRules,
+  selfVars,
   ssListen,
   withVariables,
 } from "./portPublishScripts";
@@ -43,14 +54,26 @@ import { sectionMarker as mark } from "./sections";
  * Phase 1 checks every mapping in order against the snapshot, the listening sockets and the
  * mappings before it in the batch (so two dynamic ports never collide and a static port
  * taken earlier in the batch is refused as "already allocated"), and answers the refused
- * ones at once. Phase 2 writes the rules of the others in one restore (filter, then nat: the
- * DNATs go live last); a failure there undoes them all and fails the script, and the caller
- * runs those mappings one by one. Phase 3 reads back, from one fresh snapshot.
+ * ones at once. Mappings of several owners mix freely: each is checked against its own tag
+ * (`exists`), 0.1's rules of its NAME (`v1`) and every other mapping, whoever owns it. Phase 2
+ * records the accepted mappings' owners (/run/bridgelab/owners/ID, written beside and renamed
+ * into place by one mv) and writes their rules in one restore (filter, then nat: the DNATs go
+ * live last); a failure there undoes them all (records too) and fails the script, and the
+ * caller runs those mappings one by one. Phase 3 reads back, from one fresh snapshot.
  */
 export const ITEM_MARK = "@@bridgelab-item ";
 export const ITEM_EXIT_MARK = "@@bridgelab-item-exit ";
 
 const itemStart = (i: number) => `echo '${ITEM_MARK}${i}'`;
+
+/**
+ * As HELD_OWNERS, for a batch: a holder accepted earlier in the same batch has no record on
+ * the host yet, its `ID URN` line waits in $pending.
+ */
+const HELD_OWNERS_IN_BATCH =
+  `while read -r tag rest; do rec=''; case "$tag" in bridgelab:v2:*) id=\${tag##*:}; ` +
+  `rec=$(printf '%s' "$pending" | sed -n "s/^$id //p"); [ -n "$rec" ] || rec=$(cat ${OWNERS_DIR}/"$id" 2>/dev/null || true) ;; esac; ` +
+  `printf '%s %s %s\\n' "$tag" "$rest" "$rec"; done`;
 const itemExit = (i: number, code: string) => `echo "${ITEM_EXIT_MARK}${i} ${code}"`;
 
 /** `$host_port` / `$subnet` of mapping I, kept for phases 2 and 3. */
@@ -58,7 +81,7 @@ const keep = (i: number) => `hp_${i}=$host_port; sn_${i}=$subnet`;
 const restore = (i: number) => `host_port=$hp_${i}; subnet=$sn_${i}`;
 
 function phase1(m: PublishSpec, i: number): string[] {
-  const tag = publishTag(m.name);
+  const tag = publishTag(m.name, m.owner);
   const vars = (extra: string[] = []) => [...extra, "-v", `proto=${m.protocol}`, "-v", "port=@HOST_PORT@", "-v", `ip=${m.hostIp}`];
   // Our DNAT rules, and those of the mappings before this one in the batch.
   const dnats = `{ ${dnatRules}; printf '%s' "$add_nat"; }`;
@@ -66,6 +89,11 @@ function phase1(m: PublishSpec, i: number): string[] {
   const out: string[] = [`# ${m.name}`, itemStart(i), "rc=0", "host_port=0", "subnet=''"];
   // Rules carrying the tag already (an interrupted create): answered as the single script does.
   out.push(`case "$save" in *${shQuote(`--comment "${tag}"`)}*) rc=${EXIT_EXISTS}; ${mark("exists")}; ${taggedInSnapshot(tag, CHAIN_KEYS)} ;; esac`);
+  // With an owner, 0.1's rules of this NAME are never taken: answered as the single script does.
+  if (m.owner) {
+    const v1 = publishTag(m.name);
+    out.push(`if [ $rc = 0 ]; then case "$save" in *${shQuote(`--comment "${v1}"`)}*) rc=${EXIT_EXISTS}; ${mark("v1")}; ${taggedInSnapshot(v1, CHAIN_KEYS)} ;; esac; fi`);
+  }
   if (m.subnet) out.push(`subnet=${m.subnet}`);
   else {
     out.push(
@@ -80,11 +108,11 @@ function phase1(m: PublishSpec, i: number): string[] {
     const sockets = `printf '%s\\n' "$ss_${m.protocol}" | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])}`;
     out.push(
       `  host_port=${m.hostPort}`,
-      `  held_rule=$(${dnats} | ${shJoin(["awk", ...vars(["-v", `self=${m.name}`]), AWK_HELD_BY_RULE])})`,
+      `  held_rule=$(${dnats} | ${shJoin(["awk", ...vars(selfVars([tag], m.owner)), AWK_HELD_BY_RULE])})`,
       `  held_socket=$(${sockets})`,
       `  if [ -n "$held_rule$held_socket" ]; then`,
       ...fail(EXIT_ALLOCATED, [
-        `${mark("allocated-rule")}; [ -z "$held_rule" ] || printf '%s\\n' "$held_rule"`,
+        `${mark("allocated-rule")}; [ -z "$held_rule" ] || printf '%s\\n' "$held_rule" | ${HELD_OWNERS_IN_BATCH}`,
         `${mark("allocated-socket")}; [ -z "$held_socket" ] || ${ssListen(m.protocol, true)} | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])}`,
       ]).map((l) => `  ${l}`),
       "  fi",
@@ -105,7 +133,9 @@ function phase1(m: PublishSpec, i: number): string[] {
     rules
       .filter((r) => saveLine(r.rule, r.tag).table === table)
       .map((r) => `  add_${table}="$add_${table}"${quoteWithVariables(saveLine(r.rule, r.tag).line)}"$nl"`);
-  out.push("if [ $rc = 0 ]; then", `  ok="$ok ${i}"; ${keep(i)}`, ...append("filter"), ...append("nat"), `else ${itemExit(i, "$rc")}; fi`);
+  // Its owner is recorded in phase 2; until then a refusal of a later mapping finds it in $pending.
+  const pending = m.owner ? [`  pending="$pending"${shQuote(`${m.owner.id} ${m.owner.urn}`)}"$nl"`] : [];
+  out.push("if [ $rc = 0 ]; then", `  ok="$ok ${i}"; ${keep(i)}`, ...append("filter"), ...append("nat"), ...pending, `else ${itemExit(i, "$rc")}; fi`);
   return out;
 }
 
@@ -115,32 +145,62 @@ function phase3(m: PublishSpec, i: number): string[] {
     `case " $ok " in *" ${i} "*)`,
     `  ${itemStart(i)}; ${restore(i)}`,
     `  ${mark("placed")}; echo "$host_port $subnet"`,
-    ...readBack(scriptRules(m), publishTag(m.name), false).map((l) => `  ${typeof l === "string" ? l : shJoin(l)}`),
+    ...readBack(scriptRules(m), publishTag(m.name, m.owner), false).map((l) => `  ${typeof l === "string" ? l : shJoin(l)}`),
     `  ${itemExit(i, "0")} ;;`,
     "esac",
   ];
 }
 
-/** Mappings to create, in order (names distinct: the caller batches distinct resources). */
+/**
+ * Phase 2's owner records, for the accepted mappings that have an owner: each written with the
+ * shell's own printf into a directory beside the records, then all renamed into place by one
+ * mv (a record is never seen half-written, and a batch of 64 costs three processes, not 128).
+ *
+ *   mkdir -p /run/bridgelab/owners/.new.$$
+ *   case " $ok " in *" 0 "*) printf '%s\n' 'urn:…' >/run/bridgelab/owners/.new.$$/1a2b3c4d ;; esac
+ *   set -- /run/bridgelab/owners/.new.$$/*; [ ! -e "$1" ] || mv -f "$@" /run/bridgelab/owners/; rmdir /run/bridgelab/owners/.new.$$
+ */
+function recordOwnersLines(specs: PublishSpec[]): string[] {
+  const owned = specs.map((m, i) => [m.owner, i] as const).filter((x): x is readonly [Owner, number] => x[0] !== undefined);
+  if (!owned.length) return [];
+  const tmp = `${OWNERS_DIR}/.new.$$`;
+  return [
+    `mkdir -p ${tmp}`,
+    ...owned.map(([o, i]) => `case " $ok " in *" ${i} "*) printf '%s\\n' ${shQuote(o.urn)} >${tmp}/${o.id} ;; esac`),
+    `set -- ${tmp}/*; [ ! -e "$1" ] || mv -f "$@" ${OWNERS_DIR}/; rmdir ${tmp}`,
+  ];
+}
+
+/** For the batch's undo: forget the accepted mappings' owners that had no rule before the batch (the snapshot). */
+function forgetOwnersUndo(specs: PublishSpec[]): string[] {
+  return specs.flatMap((m, i) =>
+    m.owner ? [`case " $ok " in *" ${i} "*) case "$save" in *${shQuote(`:${m.owner.id}"`)}*) ;; *) rm -f ${OWNERS_DIR}/${m.owner.id} ;; esac ;; esac`] : [],
+  );
+}
+
+/** Mappings to create, in order (tags distinct: the caller batches distinct resources). */
 export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
-  if (new Set(specs.map((m) => m.name)).size !== specs.length) throw new Error("portPublishBatchCreateScript: names must be distinct");
+  if (new Set(specs.map((m) => publishTag(m.name, m.owner))).size !== specs.length) throw new Error("portPublishBatchCreateScript: tags (name and owner) must be distinct");
   const all = specs.flatMap((m) => scriptRules(m));
-  // Undo: every accepted mapping's rules (with its own port and subnet), then empty chains.
+  // Undo: every accepted mapping's rules (with its own port and subnet), then empty chains,
+  // the owners' records (and the records not yet renamed into place).
   const undoItems = specs.map(
     (m, i) => `case " $ok " in *" ${i} "*) ${restore(i)}; ${[...scriptRules(m)].reverse().map(removeRuleLine).join("; ")} ;; esac`,
   );
+  const hasOwners = specs.some((m) => m.owner);
   const lines: Line[] = [
     "set -u",
     ...hostLockLines(),
     ...snapshotLines(),
     "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
     `ss_tcp=$(${ssListen("tcp")}); ss_udp=$(${ssListen("udp")})`,
-    "ok=''; add_filter=''; add_nat=''",
+    "ok=''; add_filter=''; add_nat=''; pending=''",
     ...specs.flatMap((m, i) => phase1(m, i)),
     'if [ -n "$ok" ]; then',
     "  set -e",
-    `  batch_undo() { set +e; ${undoItems.join("; ")}; ${[...CHAIN_KEYS].reverse().flatMap(pruneChainLines).join("; ")}; }`,
+    `  batch_undo() { set +e; ${[...undoItems, ...[...CHAIN_KEYS].reverse().flatMap(pruneChainLines), ...forgetOwnersUndo(specs), ...(hasOwners ? [`rm -rf ${OWNERS_DIR}/.new.$$`] : [])].join("; ")}; }`,
     "  trap '' PIPE; trap 'batch_undo 2>/dev/null' EXIT; trap 'exit 129' HUP INT TERM",
+    ...recordOwnersLines(specs).map((l) => `  ${l}`),
     // The chains and jumps as for one mapping, then the rules the accepted mappings gathered.
     ...restoreAddLines(all, ["filter", "nat"], (table) => [`printf '%s' "$add_${table}"`]).map((l) => `  ${l}`),
     "  trap - EXIT HUP INT TERM PIPE",
@@ -154,16 +214,22 @@ export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
 
 /**
  * Many mappings deleted in one script: every rule carrying one of their tags out in one
- * restore (chains left empty pruned), then each mapping's conntrack entries, each answered
- * in its chunk as portPublishDeleteScript would (`deleted`, or `conntrack-error` /
- * `no-conntrack` first). Idempotent, as the single script.
+ * restore (chains left empty pruned), the records of their owners left without a rule in one
+ * rm, then each mapping's conntrack entries, each answered in its chunk as
+ * portPublishDeleteScript would (`deleted`, or `conntrack-error` / `no-conntrack` first).
+ * Idempotent, as the single script. Mappings of several owners mix freely.
  */
 export function portPublishBatchDeleteScript(ms: PlacedMapping[]): string {
+  const tags = ms.map((m) => publishTag(m.name, m.owner));
   return script([
     "set -eu",
     ...hostLockLines(),
     ...snapshotLines(),
-    ...deleteTaggedLines(ms.map((m) => publishTag(m.name)), [...CHAIN_KEYS].reverse()),
+    ...deleteTaggedLines(tags, [...CHAIN_KEYS].reverse()),
+    ...forgetOwnersWithoutRulesLines(
+      ms.flatMap((m) => (m.owner ? [m.owner] : [])),
+      tags,
+    ),
     ...ms.flatMap((m, i) => [itemStart(i), ...conntrackFlushLines(m), mark("deleted"), itemExit(i, "0")]),
   ]);
 }

@@ -1,9 +1,22 @@
-import { ChainKey, ensureChainLines, hostLockLines, pruneChainLines, ruleTag } from "./iptables";
-import { RESNAPSHOT, chainInSnapshot, deleteTaggedLines, presentInSnapshotLine, restoreAddLines, snapshotLines, taggedInSnapshot } from "./iptablesSnapshot";
+import { ChainKey, hostLockLines, pruneChainLines, ruleTag } from "./iptables";
+import {
+  RESNAPSHOT,
+  chainInSnapshot,
+  deleteTaggedLines,
+  forgetOwnersWithoutRulesLines,
+  presentInSnapshotLine,
+  quoteWithVariables,
+  restoreAddLines,
+  saveLine,
+  snapshotLines,
+  staleTaggedLines,
+  taggedInSnapshot,
+} from "./iptablesSnapshot";
+import { Owner, forgetOwnerLines, parseTag, printOwnerOfTagLine, recordOwnerLines } from "./owner";
 import type { Protocol } from "./portChecks";
 import { ANY_IP } from "./portChecks";
-import { shJoin } from "./quote";
-import { OwnedRule, applyRuleLine, removeRuleLine, sameOwnedRule } from "./ruleSet";
+import { shJoin, shQuote } from "./quote";
+import { OwnedRule, applyRuleLine, removeRuleLine } from "./ruleSet";
 import { EXIT_EXISTS, Line, armUndo, disarm, script } from "./script";
 import { sectionMarker as mark } from "./sections";
 
@@ -12,16 +25,18 @@ import { sectionMarker as mark } from "./sections";
  * ADDRESS:PORT inside a container on BRIDGE. Seed 004 writes the DNAT by hand into
  * PREROUTING and OUTPUT; Docker (seed 002) writes it into its DOCKER chain, entered from
  * both. bridgelab writes the same rules into its own chains (iptables.ts), each with the
- * mapping's tag. `docker run -p 8080:5000` on br0 with the container at 172.18.0.10 becomes:
+ * mapping's tag, which names its owner (owner.ts: the resource whose URN hashes to 1a2b3c4d,
+ * kept in /run/bridgelab/owners/1a2b3c4d while its rules exist). `docker run -p 8080:5000` on
+ * br0 with the container at 172.18.0.10 becomes:
  *
  *   *nat
- *   -A BRIDGELAB-POSTROUTING -s 172.18.0.10/32 -d 172.18.0.10/32 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v1:publish:web" -j MASQUERADE
- *   -A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 -d 172.18.0.10/32 -o br0 -p tcp -m tcp --dport 5000 -m conntrack --ctstate DNAT -m comment --comment "bridgelab:v1:publish:web" -j MASQUERADE
- *   -A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000
+ *   -A BRIDGELAB-POSTROUTING -s 172.18.0.10/32 -d 172.18.0.10/32 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j MASQUERADE
+ *   -A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 -d 172.18.0.10/32 -o br0 -p tcp -m tcp --dport 5000 -m conntrack --ctstate DNAT -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j MASQUERADE
+ *   -A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j DNAT --to-destination 172.18.0.10:5000
  *   *filter
- *   -A BRIDGELAB-FORWARD -d 172.18.0.10/32 ! -i br0 -o br0 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v1:publish:web" -j ACCEPT
- *   -A BRIDGELAB-FORWARD -d 172.18.0.10/32 -i br0 -o br0 -p tcp -m tcp --dport 5000 -m conntrack --ctstate DNAT -m comment --comment "bridgelab:v1:publish:web" -j ACCEPT
- *   -A BRIDGELAB-FORWARD -s 172.18.0.10/32 -i br0 -p tcp -m tcp --sport 5000 -m conntrack --ctstate DNAT --ctdir REPLY -m comment --comment "bridgelab:v1:publish:web" -j ACCEPT
+ *   -A BRIDGELAB-FORWARD -d 172.18.0.10/32 ! -i br0 -o br0 -p tcp -m tcp --dport 5000 -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j ACCEPT
+ *   -A BRIDGELAB-FORWARD -d 172.18.0.10/32 -i br0 -o br0 -p tcp -m tcp --dport 5000 -m conntrack --ctstate DNAT -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j ACCEPT
+ *   -A BRIDGELAB-FORWARD -s 172.18.0.10/32 -i br0 -p tcp -m tcp --sport 5000 -m conntrack --ctstate DNAT --ctdir REPLY -m comment --comment "bridgelab:v2:publish:web:1a2b3c4d" -j ACCEPT
  *
  * - DNAT: Docker's rule without `! -i br0` (there is no userland proxy: hairpin traffic
  *   from the bridge must be DNATed too); `-d HOST_IP/32` unless published on 0.0.0.0.
@@ -37,16 +52,22 @@ import { sectionMarker as mark } from "./sections";
  *   (`net.bridge.bridge-nf-call-iptables=1`) conntrack un-NATs such replies on the bridge,
  *   without it nothing does: the MASQUERADE makes both settings work.
  *
- * Host ports: a static port is refused when another mapping's DNAT or a listening socket
- * holds it (Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated"); port 0
- * takes the lowest free port of /proc/sys/net/ipv4/ip_local_port_range, as Docker and the
- * ECS agent allocate from the ephemeral range. Both happen inside the host-wide lock, in the
- * script that writes the rules, so concurrent mappings never get the same port.
+ * Host ports: a static port is refused when another mapping's DNAT (of any owner: another
+ * stack's, bridgelab 0.1's) or a listening socket holds it (Docker's "Bind for 0.0.0.0:8080
+ * failed: port is already allocated", the holder's tag and owner record printed so the
+ * refusal can name it); port 0 takes the lowest free port of
+ * /proc/sys/net/ipv4/ip_local_port_range that no DNAT of ours of any owner uses, as Docker
+ * and the ECS agent allocate from the ephemeral range. Both happen inside the host-wide lock,
+ * in the script that writes the rules, so concurrent mappings never get the same port.
+ *
+ * Two stacks of one program (same NAME, two owners) publish side by side on distinct ports;
+ * each reads, updates and deletes only the rules carrying its own tag. State of bridgelab 0.1
+ * (no owner) keeps its `bridgelab:v1:publish:NAME` rules until its update re-tags them.
  *
  * Values must have passed the checks in portChecks.ts / validateNetfilter.ts.
  */
 export interface PublishSpec {
-  /** NAME in the tag bridgelab:v1:publish:NAME. */
+  /** NAME in the tag bridgelab:v2:publish:NAME:OWNERID. */
   name: string;
   protocol: Protocol;
   /** "0.0.0.0" for every local address. */
@@ -61,6 +82,8 @@ export interface PublishSpec {
   bridge: string;
   /** The bridge's subnet (network address); absent: read from the bridge's kernel route. */
   subnet?: string;
+  /** Who made it; absent for state of bridgelab 0.1. */
+  owner?: Owner;
 }
 
 /** A mapping as it stands on a host: its host port and subnet known. */
@@ -70,8 +93,9 @@ export interface PlacedMapping extends PublishSpec {
 
 export const PUBLISH_KIND = "publish";
 
-export function publishTag(name: string): string {
-  return ruleTag(PUBLISH_KIND, name);
+/** `bridgelab:v2:publish:NAME:OWNERID`, or 0.1's `bridgelab:v1:publish:NAME` without an owner. */
+export function publishTag(name: string, owner?: Owner): string {
+  return ruleTag(PUBLISH_KIND, name, owner);
 }
 
 /** A static host port is held by another mapping or a listening socket. */
@@ -102,7 +126,7 @@ export const CHAIN_KEYS: ChainKey[] = ["dnat", "postrouting", "forward"];
  * `hostPort` and `subnet` may be the script's words (create/update, learnt on the host).
  */
 export function publishRules(m: Omit<PublishSpec, "hostPort" | "subnet"> & { hostPort: number | string; subnet: string }): OwnedRule[] {
-  const tag = publishTag(m.name);
+  const tag = publishTag(m.name, m.owner);
   const p = m.protocol;
   const addr = `${m.address}/32`;
   const proto = ["-p", p, "-m", p];
@@ -136,14 +160,20 @@ export function readBack(rules: OwnedRule[], tag: string, fresh = true): Line[] 
 }
 
 /**
- * DNAT rules of other mappings (a NAME other than SELF) holding PORT for PROTO on IP: prints
- * `NAME DEST-IP TO` for each. Rules without -d hold every address, and so does ip 0.0.0.0.
+ * DNAT rules of other mappings holding PORT for PROTO on IP: prints `TAG DEST-IP TO` for each
+ * (TAG `-` for a DNAT without a comment). A mapping's own rules never hold a port against it:
+ * those carrying one of SELVES (its tags, old and new) or, with OWN (`:OWNERID`), any tag of
+ * its owner (the same resource under another NAME, while a replacement is made before the old
+ * one goes). Another owner's rules, and 0.1's, hold it. Rules without -d hold every address,
+ * and so does ip 0.0.0.0.
  */
 export const AWK_HELD_BY_RULE = [
   '/ -j DNAT / { d = "0.0.0.0"; p = ""; dp = ""; c = ""; to = ""',
   '  for (i = 1; i < NF; i++) { if ($i == "-d") d = $(i + 1); else if ($i == "-p") p = $(i + 1); else if ($i == "--dport") dp = $(i + 1); else if ($i == "--comment") c = $(i + 1); else if ($i == "--to-destination") to = $(i + 1) }',
-  '  sub(/\\/32$/, "", d); gsub(/"/, "", c); sub(/^bridgelab:v1:publish:/, "", c)',
-  '  if (p == proto && dp == port && c != self && (d == "0.0.0.0" || ip == "0.0.0.0" || d == ip)) print c, d, to }',
+  '  sub(/\\/32$/, "", d); gsub(/"/, "", c); if (c == "") c = "-"',
+  '  self = 0; n = split(selves, ss, " "); for (k = 1; k <= n; k++) if (c == ss[k]) self = 1',
+  '  if (own != "" && length(c) > length(own) && substr(c, length(c) - length(own) + 1) == own) self = 1',
+  '  if (!self && p == proto && dp == port && (d == "0.0.0.0" || ip == "0.0.0.0" || d == ip)) print c, d, to }',
 ].join("\n");
 
 /** Listening sockets (`ss -Hln[tu]`) on PORT that a mapping on IP would shadow: wildcard, same address, or any address when IP is 0.0.0.0. */
@@ -163,17 +193,30 @@ export const ssListen = (p: Protocol, withProcess = false) => `ss -Hln${p === "t
 /** Our DNAT rules, from the snapshot taken at the top of the script. */
 export const dnatRules = chainInSnapshot("dnat");
 
+/** awk's `-v` words telling AWK_HELD_BY_RULE which rules are the mapping's own. */
+export function selfVars(selves: string[], owner: Owner | undefined): string[] {
+  return ["-v", `selves=${selves.join(" ")}`, "-v", `own=${owner ? `:${owner.id}` : ""}`];
+}
+
+/**
+ * Reads `TAG DEST-IP TO` lines (AWK_HELD_BY_RULE's) on stdin and prints each with its owner's
+ * record appended (the URN in /run/bridgelab/owners/ID; nothing for 0.1's or a gone record):
+ * `TAG DEST-IP TO URN`. Only run when a port is refused.
+ */
+export const HELD_OWNERS = `while read -r tag rest; do rec=$(${printOwnerOfTagLine("tag")}); printf '%s %s %s\\n' "$tag" "$rest" "$rec"; done`;
+
 /**
  * Refuse $host_port when another mapping or a listening socket holds it: print the holders
- * under `allocated-rule` / `allocated-socket` and exit EXIT_ALLOCATED, before any change.
+ * (with their owners' records) under `allocated-rule` / `allocated-socket` and exit
+ * EXIT_ALLOCATED, before any change. SELVES: the mapping's own tags.
  */
-function allocatedGuardLines(m: PublishSpec): string[] {
+function allocatedGuardLines(m: PublishSpec, selves: string[]): string[] {
   const vars = (extra: string[] = []) => [...extra, "-v", `proto=${m.protocol}`, "-v", 'port=@HOST_PORT@', "-v", `ip=${m.hostIp}`];
   return [
-    `held_rule=$(${dnatRules} | ${shJoin(["awk", ...vars(["-v", `self=${m.name}`]), AWK_HELD_BY_RULE])})`,
+    `held_rule=$(${dnatRules} | ${shJoin(["awk", ...vars(selfVars(selves, m.owner)), AWK_HELD_BY_RULE])})`,
     `held_socket=$(${ssListen(m.protocol)} | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])})`,
     `if [ -n "$held_rule$held_socket" ]; then`,
-    `  ${mark("allocated-rule")}; [ -z "$held_rule" ] || printf '%s\\n' "$held_rule"`,
+    `  ${mark("allocated-rule")}; [ -z "$held_rule" ] || printf '%s\\n' "$held_rule" | ${HELD_OWNERS}`,
     `  ${mark("allocated-socket")}; [ -z "$held_socket" ] || ${ssListen(m.protocol, true)} | ${shJoin(["awk", ...vars(), AWK_HELD_BY_SOCKET])}`,
     `  exit ${EXIT_ALLOCATED}`,
     `fi`,
@@ -181,8 +224,8 @@ function allocatedGuardLines(m: PublishSpec): string[] {
 }
 
 /** Set $host_port: the declared port (checked), or the lowest free one of ip_local_port_range. */
-function hostPortLines(m: PublishSpec): string[] {
-  if (m.hostPort !== 0) return [`host_port=${m.hostPort}`, ...allocatedGuardLines(m)];
+function hostPortLines(m: PublishSpec, selves: string[]): string[] {
+  if (m.hostPort !== 0) return [`host_port=${m.hostPort}`, ...allocatedGuardLines(m, selves)];
   return [
     // Not `read lo hi < FILE`: dash reads a byte at a time, and a sysctl file gives EOF after the first.
     "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
@@ -225,16 +268,40 @@ export function conntrackFlushLines(m: PlacedMapping): string[] {
 // --- scripts ---------------------------------------------------------------------------
 
 /**
+ * With an owner, rules bridgelab 0.1 wrote for this NAME (`bridgelab:v1:publish:NAME`, no
+ * owner) are never taken: they belong to a stack whose state has no owner yet, and only that
+ * stack's update re-tags them. Printed under `v1`, exit EXIT_EXISTS, before any change.
+ */
+function v1GuardLines(m: PublishSpec): string[] {
+  if (!m.owner) return [];
+  const v1 = publishTag(m.name);
+  return [`case "$save" in *${shQuote(`--comment "${v1}"`)}*) ${mark("v1")}; ${taggedInSnapshot(v1, CHAIN_KEYS)}; exit ${EXIT_EXISTS} ;; esac`];
+}
+
+/**
+ * For an undo: forget OWNER's record unless the snapshot taken before the change held a rule
+ * of it (the same resource under another NAME, while a replacement is made before the old
+ * one goes): then the record is still that rule's.
+ */
+function forgetUnlessInSnapshot(owner: Owner | undefined): string[] {
+  if (!owner) return [];
+  return [`case "$save" in *${shQuote(`:${owner.id}"`)}*) ;; *) ${forgetOwnerLines(owner).join("; ")} ;; esac`];
+}
+
+/**
  * All-or-nothing create under the host lock, with one iptables-save and one iptables-restore
- * (iptablesSnapshot.ts) instead of a process per rule. Rules already carrying our tag are printed
- * under `exists` (exit EXIT_EXISTS): the caller adopts them when they are this mapping,
- * left by an interrupted create, and refuses otherwise. Then the subnet and host port are
- * settled (refusing a held static port, EXIT_ALLOCATED; an exhausted range, EXIT_EXHAUSTED),
- * the rules go in, and a failure removes them again. Prints `placed` ("HOST_PORT SUBNET").
+ * (iptablesSnapshot.ts) instead of a process per rule. Rules already carrying our own tag are
+ * printed under `exists` (exit EXIT_EXISTS): the caller adopts them when they are this
+ * mapping, left by an interrupted create, and refuses otherwise; 0.1's rules of this NAME are
+ * printed under `v1` (exit EXIT_EXISTS) and never taken. Another owner's mapping of the same
+ * NAME is no concern, unless it holds the port. Then the subnet and host port are settled
+ * (refusing a held static port, EXIT_ALLOCATED; an exhausted range, EXIT_EXHAUSTED), the owner
+ * is recorded and the rules go in, and a failure removes them (and the record) again. Prints
+ * `placed` ("HOST_PORT SUBNET").
  */
 export function portPublishCreateScript(m: PublishSpec): string {
   const rules = scriptRules(m);
-  const tag = publishTag(m.name);
+  const tag = publishTag(m.name, m.owner);
   return withVariables(
     script([
       "set -u",
@@ -242,13 +309,15 @@ export function portPublishCreateScript(m: PublishSpec): string {
       ...snapshotLines(),
       `tagged=$(${taggedInSnapshot(tag, CHAIN_KEYS)})`,
       `if [ -n "$tagged" ]; then ${mark("exists")}; printf '%s\\n' "$tagged"; exit ${EXIT_EXISTS}; fi`,
+      ...v1GuardLines(m),
       ...subnetLines(m),
-      ...hostPortLines(m),
+      ...hostPortLines(m, [tag]),
       "set -e",
       // iptables-restore commits table by table: should the nat table fail after the filter
       // table went in, the undo takes the filter rules (and chains left empty) out again.
-      `publish_undo() { set +e; ${[...rules].reverse().map(removeRuleLine).join("; ")}; ${[...CHAIN_KEYS].reverse().flatMap(pruneChainLines).join("; ")}; }`,
+      `publish_undo() { set +e; ${[...[...rules].reverse().map(removeRuleLine), ...[...CHAIN_KEYS].reverse().flatMap(pruneChainLines), ...forgetUnlessInSnapshot(m.owner)].join("; ")}; }`,
       armUndo("publish_undo"),
+      ...recordOwnerLines(m.owner),
       // One restore: the FORWARD accepts and MASQUERADEs first, the DNAT (the mapping goes live) last.
       ...restoreAddLines(rules, ["filter", "nat"]),
       disarm(),
@@ -260,34 +329,58 @@ export function portPublishCreateScript(m: PublishSpec): string {
 }
 
 /**
- * In place, under the host lock: from `from` (the stored mapping; absent when adopting rules
- * left by an interrupted create) to `to`, whose host port is settled (an update never
- * reallocates). The port is checked again against other mappings and sockets. New rules go
- * in before old ones come out; a failure puts the old rules back. When the container side
- * changed, the old mapping's conntrack entries are dropped. Also repairs drift: a declared
- * rule deleted by hand is added again.
+ * In place, under the host lock, in one iptables-save and one iptables-restore: from `from`
+ * (the stored mapping; absent when adopting rules left by an interrupted create) to `to`.
+ * `to.hostPort` is the port to publish (checked again against other mappings, of any owner,
+ * and sockets: a held port fails with EXIT_ALLOCATED before any change, the old mapping still
+ * serving), or 0 to allocate a new one (the caller asks for it only when the protocol or host
+ * address changed, or a static port became dynamic).
+ *
+ * The restore adds the new rules that are missing (the FORWARD accepts first), then in the
+ * nat table the new MASQUERADEs and DNAT in and the stale ones out in one commit (the switch
+ * from the old mapping to the new one), then the stale filter rules out. Stale: every rule of
+ * ours carrying the old or the new tag whose text is not a new rule (the old mapping's, a
+ * copy, a hand edit; 0.1's tag when its stack's update re-tags). A failure puts the old rules
+ * back. When the mapping moved (host or container side), the old mapping's conntrack entries
+ * are dropped, so established flows do not keep it alive. Also repairs drift: a declared rule
+ * deleted by hand is added again.
+ *
+ *   *filter  -A … (new accepts)                       COMMIT
+ *   *nat     -A … (new MASQUERADEs, DNAT)  -D … (old)  COMMIT
+ *   *filter  -D … (old accepts)                       COMMIT
  */
 export function portPublishUpdateScript(to: PublishSpec, from?: PlacedMapping): string {
-  if (to.hostPort === 0) throw new Error("portPublishUpdateScript: the host port must be settled (an update never reallocates)");
   const rules = scriptRules(to);
   const old = from ? publishRules(from) : [];
-  const tag = publishTag(to.name);
-  const containerMoved = from !== undefined && (from.address !== to.address || from.port !== to.port || from.protocol !== to.protocol);
+  const tag = publishTag(to.name, to.owner);
+  const tags = [...new Set([...(from ? [publishTag(from.name, from.owner)] : []), tag])];
+  const newOwner = from !== undefined && from.owner?.id !== to.owner?.id;
+  const moved =
+    from !== undefined &&
+    (from.address !== to.address || from.port !== to.port || from.protocol !== to.protocol || from.hostIp !== to.hostIp || to.hostPort === 0 || to.hostPort !== from.hostPort);
+  const add = (table: string, mine: Array<{ rule: OwnedRule["rule"]; tag: string }>) => [
+    ...mine.map((r) => {
+      const line = quoteWithVariables(saveLine(r.rule, r.tag).line);
+      return `has_rule ${line} || printf '%s\\n' ${line}`;
+    }),
+    ...(table === "nat" ? [`printf '%s' "$stale_nat"`] : []),
+  ];
   return withVariables(
     script([
       "set -u",
       ...hostLockLines(),
       ...snapshotLines(),
       ...subnetLines(to),
-      ...hostPortLines(to),
+      ...hostPortLines(to, tags),
       "set -e",
-      `publish_undo() { set +e; ${[...rules].reverse().map(removeRuleLine).join("; ")}; ${old.map(applyRuleLine).join("; ") || ":"}; }`,
+      ...staleTaggedLines(rules, tags, CHAIN_KEYS),
+      `publish_undo() { set +e; ${[...[...rules].reverse().map(removeRuleLine), ...old.map(applyRuleLine), ...(newOwner ? forgetUnlessInSnapshot(to.owner) : [])].join("; ") || ":"}; }`,
       armUndo("publish_undo"),
-      ...CHAIN_KEYS.flatMap(ensureChainLines),
-      ...rules.map(applyRuleLine),
-      ...(from ? staleRuleLines(from, rules) : []),
+      ...recordOwnerLines(to.owner),
+      ...restoreAddLines(rules, ["filter", "nat"], add, [`[ -z "$stale_filter" ] || printf '*filter%s\\nCOMMIT\\n' "$stale_filter"`]),
       disarm(),
-      ...(containerMoved ? conntrackFlushLines(from!) : []),
+      ...(newOwner && from?.owner ? forgetOwnerLines(from.owner) : []),
+      ...(moved ? conntrackFlushLines(from!) : []),
       mark("placed"),
       'echo "$host_port $subnet"',
       ...readBack(rules, tag),
@@ -296,45 +389,30 @@ export function portPublishUpdateScript(to: PublishSpec, from?: PlacedMapping): 
 }
 
 /**
- * Remove the old mapping's rules that are not among the new ones. publishRules always gives
- * the same six rules in the same order, so old rule i is compared with new rule i. Where the
- * new rule uses a value the script learns ($subnet, $host_port), the comparison happens in
- * the script: removing an old rule identical to a new one would remove the new one too.
- */
-function staleRuleLines(from: PlacedMapping, rules: OwnedRule[]): string[] {
-  const lines: string[] = [];
-  publishRules(from).forEach((r, i) => {
-    const n = rules[i];
-    const learnt = n.rule.spec.includes(SUBNET_WORD) || n.rule.spec.includes(HOST_PORT_WORD);
-    const asOld: OwnedRule = { ...n, rule: { ...n.rule, spec: n.rule.spec.map((w) => (w === SUBNET_WORD ? from.subnet : w === HOST_PORT_WORD ? String(from.hostPort) : w)) } };
-    if (!sameOwnedRule(asOld, r)) lines.push(removeRuleLine(r));
-    else if (learnt) lines.push(`if [ "$subnet" != ${from.subnet} ] || [ "$host_port" != ${from.hostPort} ]; then ${removeRuleLine(r)}; fi`);
-  });
-  return lines;
-}
-
-/**
  * What the host holds for a placed mapping: `present` and `rules` sections. Under the host
  * lock too, so it never sees another script's change half-way (a rule between delete and add).
+ * Only this owner's rules: another stack's mapping of the same NAME is not this one.
  */
 export function portPublishReadScript(m: PlacedMapping): string {
-  return script([...hostLockLines(), ...snapshotLines(), ...readBack(publishRules(m), publishTag(m.name), false)]);
+  return script([...hostLockLines(), ...snapshotLines(), ...readBack(publishRules(m), publishTag(m.name, m.owner), false)]);
 }
 
 /**
- * Idempotent, under the host lock: remove every rule carrying the mapping's tag (its six,
- * and copies an interrupted update or a hand edit left), our chains and their jumps when no
- * rule is left in them, and the mapping's conntrack entries. One iptables-save, one
+ * Idempotent, under the host lock: remove every rule carrying the mapping's own tag (its six,
+ * and copies an interrupted update or a hand edit left; never another owner's), our chains
+ * and their jumps when no rule of any owner is left in them, the owner's record when no rule
+ * of it is left, and the mapping's conntrack entries. One iptables-save, one
  * iptables-restore (each table's deletions are one atomic commit).
  */
 export function portPublishDeleteScript(m: PlacedMapping): string {
-  const tag = publishTag(m.name);
+  const tag = publishTag(m.name, m.owner);
   return script([
     "set -eu",
     ...hostLockLines(),
     ...snapshotLines(),
     // Every rule carrying the tag (the six, copies, hand-edited ones) and the chains left empty, in one restore.
     ...deleteTaggedLines(tag, [...CHAIN_KEYS].reverse()),
+    ...forgetOwnersWithoutRulesLines(m.owner ? [m.owner] : [], [tag]),
     ...conntrackFlushLines(m),
     mark("deleted"),
   ]);
@@ -350,11 +428,14 @@ export interface ParsedDnat {
   hostPort: number;
   address: string;
   port: number;
+  /** The owner's id, for a rule of bridgelab 0.2 (`bridgelab:v2:publish:NAME:OWNERID`); absent for 0.1's. */
+  ownerId?: string;
 }
 
 /**
  * Parse `-A BRIDGELAB-DNAT [-d 198.51.100.2/32] -p tcp -m tcp --dport 8080 -m comment
- * --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000`.
+ * --comment "bridgelab:v2:publish:web:1a2b3c4d" -j DNAT --to-destination 172.18.0.10:5000`
+ * (or 0.1's `bridgelab:v1:publish:web`).
  */
 export function parsePublishDnat(line: string): ParsedDnat | undefined {
   const w = line.trim().split(/\s+/);
@@ -363,18 +444,18 @@ export function parsePublishDnat(line: string): ParsedDnat | undefined {
     const i = w.indexOf(flag);
     return i >= 0 ? w[i + 1] : undefined;
   };
-  const comment = after("--comment")?.replace(/^"|"$/g, "");
+  const tag = parseTag(after("--comment")?.replace(/^"|"$/g, ""), true);
   const to = after("--to-destination")?.match(/^(\d+\.\d+\.\d+\.\d+):(\d+)$/);
-  const prefix = `bridgelab:v1:${PUBLISH_KIND}:`;
   const dport = Number(after("--dport"));
-  if (!comment?.startsWith(prefix) || !to || !Number.isInteger(dport)) return undefined;
+  if (tag?.kind !== PUBLISH_KIND || tag.name === undefined || !to || !Number.isInteger(dport)) return undefined;
   return {
-    name: comment.slice(prefix.length),
+    name: tag.name,
     protocol: after("-p") ?? "",
     hostIp: after("-d")?.replace(/\/32$/, "") ?? ANY_IP,
     hostPort: dport,
     address: to[1],
     port: Number(to[2]),
+    ...(tag.version === 2 ? { ownerId: tag.id } : {}),
   };
 }
 

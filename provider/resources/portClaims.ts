@@ -8,9 +8,10 @@ import { ANY_IP } from "../host/portChecks";
  *
  * Every dynamic resource runs in one plugin process, but module state is per distinct
  * `__provider` text (DESIGN.md), so the table lives on globalThis. Keys: the host (its
- * connection identity, without credentials) and the mapping's name. Check runs again for
- * the same resource on every run, so a mapping never clashes with its own entry: a new
- * check replaces it.
+ * connection identity, without credentials) and the mapping's owner (its URN: two resources
+ * may give their rules the same NAME), or its NAME for state of bridgelab 0.1 without one.
+ * Check runs again for the same resource on every run, so a mapping never clashes with its
+ * own entry: a new check replaces it.
  */
 export interface PortClaim {
   protocol: string;
@@ -18,7 +19,12 @@ export interface PortClaim {
   hostPort: number;
 }
 
-type Table = Map<string, Map<string, PortClaim>>;
+/** A claim as recorded: the mapping's NAME, for the message. */
+export interface NamedPortClaim extends PortClaim {
+  name: string;
+}
+
+type Table = Map<string, Map<string, NamedPortClaim>>;
 
 function table(): Table {
   const g = globalThis as { __bridgelabPortClaims?: Table };
@@ -32,19 +38,20 @@ export function claimsOverlap(a: PortClaim, b: PortClaim): boolean {
 }
 
 /**
- * Record `name`'s claim on `host` and return another mapping's overlapping claim, if any.
- * A dynamic port (0) claims nothing (and drops an earlier static claim of that name).
+ * Record the claim of mapping `key` (its owner's URN, or its NAME) on `host` and return
+ * another mapping's overlapping claim, if any. A dynamic port (0) claims nothing (and drops
+ * an earlier static claim of that key).
  */
-export function claimStaticPort(host: string, name: string, claim: PortClaim): (PortClaim & { name: string }) | undefined {
-  const claims = table().get(host) ?? new Map<string, PortClaim>();
+export function claimStaticPort(host: string, key: string, claim: NamedPortClaim): NamedPortClaim | undefined {
+  const claims = table().get(host) ?? new Map<string, NamedPortClaim>();
   table().set(host, claims);
   if (claim.hostPort === 0) {
-    claims.delete(name);
+    claims.delete(key);
     return undefined;
   }
-  claims.set(name, claim);
+  claims.set(key, claim);
   for (const [other, c] of claims) {
-    if (other !== name && claimsOverlap(c, claim)) return { ...c, name: other };
+    if (other !== key && claimsOverlap(c, claim)) return c;
   }
   return undefined;
 }

@@ -14,6 +14,7 @@ import {
   publishRules,
   publishTag,
 } from "../host/portPublishScripts";
+import { OWNERS_DIR, foreignOwnerMessage, parseTag } from "../host/owner";
 import { shJoin } from "../host/quote";
 import { ownedRuleArgs } from "../host/ruleSet";
 import { EXIT_EXISTS } from "../host/script";
@@ -23,8 +24,9 @@ import { checkNetworkCidr, checkRuleName } from "../host/validateNetfilter";
 import type { HostConnection } from "../transport/connection";
 import { CommandError, ExecResult, Transport, runChecked } from "../transport/types";
 import { lazyProvider } from "./lazyProvider";
-import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost } from "./contract";
+import { connectionFailures, connectionIdentity, diffFields, failures, isUnknown, onHost, ownerFailures, ownerOfProps } from "./contract";
 import { onHostLocked, queued } from "./hostLock";
+import { ownerInput } from "./ownerInput";
 import { createInBatch, deleteInBatch } from "./publishBatcher";
 import { claimStaticPort } from "./portClaims";
 
@@ -38,20 +40,25 @@ import { claimStaticPort } from "./portClaims";
  *   iptables -t nat -A OUTPUT     -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.10:5000
  *
  * bridgelab writes Docker's rules (seed 002) into its own chains, tagged
- * `bridgelab:v1:publish:NAME`: the DNAT, the FORWARD accept, the MASQUERADE for a container
- * reaching itself, plus a hairpin MASQUERADE and FORWARD accepts so that it also works
- * without br_netfilter and under a FORWARD policy of DROP. The rule layout is in
- * portPublishScripts.ts.
+ * `bridgelab:v2:publish:NAME:OWNERID` (the owner: this resource, host/owner.ts): the DNAT, the
+ * FORWARD accept, the MASQUERADE for a container reaching itself, plus a hairpin MASQUERADE and
+ * FORWARD accepts so that it also works without br_netfilter and under a FORWARD policy of
+ * DROP. The rule layout is in portPublishScripts.ts.
  *
  * `hostPort: 0` takes a free port from the host's ip_local_port_range, as Docker and the ECS
  * agent do; the output `hostPort` holds it and keeps it across updates and refreshes. A
- * static port already published or listened on fails with Docker's message:
- * `Bind for 0.0.0.0:8080 failed: port is already allocated`.
+ * static port already published (by any stack) or listened on fails with Docker's message,
+ * naming the holder: `Bind for 0.0.0.0:8080 failed: port is already allocated (port publish
+ * "web" of stack "dev", project "lab" (urn:…) publishes tcp 0.0.0.0:8080 to 172.18.0.10:5000)`.
+ *
+ * Two stacks of one program publish side by side on one host: each mapping sees, changes and
+ * deletes only its own rules. A change of host port, protocol or host address is an in-place
+ * update that checks the new port first: refused, the old mapping keeps serving.
  */
 export interface PortPublishArgs {
   /** The host to build on. */
   connection: pulumi.Input<HostConnectionInput>;
-  /** NAME in the rules' tag `bridgelab:v1:publish:NAME`; unique per host. @default the resource name */
+  /** NAME in the rules' tag `bridgelab:v2:publish:NAME:OWNERID` (another stack may use the same NAME). @default the resource name */
   name?: pulumi.Input<string>;
   /** @default "tcp" */
   protocol?: pulumi.Input<Protocol>;
@@ -74,8 +81,10 @@ export interface PortPublishArgs {
 }
 
 /** Checked inputs, as stored. `hostPort` is the declared one: 0 for dynamic. */
-export interface PortPublishInputs extends PublishSpec {
+export interface PortPublishInputs extends Omit<PublishSpec, "owner"> {
   connection: HostConnection;
+  /** The resource's URN (set by the PortPublish class): the owner its rules' tag names. Absent in state of bridgelab 0.1. */
+  owner?: string;
 }
 
 export interface PortPublishOutputs extends PortPublishInputs {
@@ -96,13 +105,15 @@ const describe = (name: string) => `port publish "${name}"`;
 function specOf(i: PortPublishInputs): PublishSpec {
   const s: PublishSpec = { name: i.name, protocol: i.protocol, hostIp: i.hostIp, hostPort: i.hostPort, address: i.address, port: i.port, bridge: i.bridge };
   if (i.subnet) s.subnet = i.subnet;
+  const owner = ownerOfProps(i);
+  if (owner) s.owner = owner;
   return s;
 }
 
 /** The declaration as stored in outputs: hostPort as requested. */
 function declaredOf(o: PortPublishOutputs): PortPublishInputs {
-  const i: PortPublishInputs = { ...specOf({ ...o, hostPort: o.requestedHostPort ?? o.hostPort }), connection: o.connection };
-  return i;
+  const { owner: _owner, ...spec } = specOf({ ...o, hostPort: o.requestedHostPort ?? o.hostPort });
+  return { ...spec, connection: o.connection, ...(o.owner ? { owner: o.owner } : {}) };
 }
 
 /** The mapping as it stands on the host, from stored outputs. */
@@ -116,7 +127,7 @@ const lines = (text: string | undefined) => (text ?? "").split("\n").filter((l) 
 function observed(declared: PortPublishInputs, placed: { hostPort: number; subnet: string }, stdout: string): PortPublishOutputs {
   const s = splitSections(stdout);
   const present = lines(s.present);
-  const rules = publishRules({ ...declared, hostPort: placed.hostPort, subnet: placed.subnet });
+  const rules = publishRules({ ...specOf(declared), hostPort: placed.hostPort, subnet: placed.subnet });
   return {
     ...declared,
     hostPort: placed.hostPort,
@@ -127,6 +138,22 @@ function observed(declared: PortPublishInputs, placed: { hostPort: number; subne
   };
 }
 
+/**
+ * Who holds a port, from a line of the `allocated-rule` section (`TAG DEST-IP TO [URN]`):
+ *   port publish "web" of stack "dev", project "lab" (urn:pulumi:dev::lab::…::web)
+ *   port publish "web" of bridgelab 0.1 (tag bridgelab:v1:publish:web, no owner recorded)
+ */
+function holderOf(tag: string, urn: string): string {
+  const p = parseTag(tag, true);
+  if (p?.version === 2) {
+    const m = /^urn:pulumi:([^:]*)::([^:]*)::/.exec(urn);
+    if (m) return `port publish "${p.name}" of stack "${m[1]}", project "${m[2]}" (${urn})`;
+    return `port publish "${p.name}" of another bridgelab owner (tag ${tag}; its record ${OWNERS_DIR}/${p.id} is gone)`;
+  }
+  if (p?.version === 1) return `port publish "${p.name}" of bridgelab 0.1 (tag ${tag}, no owner recorded)`;
+  return tag === "-" ? "a DNAT rule without a tag" : `a DNAT rule tagged ${JSON.stringify(tag)}`;
+}
+
 /** Turn a failed create/update script into the error a user can act on. */
 function failure(t: Transport, r: ExecResult, i: PortPublishInputs, hostPort: number): Error {
   const what = `${describe(i.name)} on ${t.label}`;
@@ -134,8 +161,8 @@ function failure(t: Transport, r: ExecResult, i: PortPublishInputs, hostPort: nu
   if (r.code === EXIT_ALLOCATED) {
     const holders = [
       ...lines(s["allocated-rule"]).map((l) => {
-        const [name, ip, to] = l.split(" ");
-        return `port publish "${name}" publishes ${i.protocol} ${ip}:${hostPort} to ${to}`;
+        const [tag, ip, to, ...urn] = l.trim().split(" ");
+        return `${holderOf(tag, urn.join(" "))} publishes ${i.protocol} ${ip}:${hostPort} to ${to}`;
       }),
       ...lines(s["allocated-socket"]).map((l) => `a socket listens there: ${l.trim().replace(/\s+/g, " ")}`),
     ];
@@ -170,8 +197,10 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
       bridge: news.bridge,
     };
     if (news.subnet !== undefined) inputs.subnet = news.subnet;
+    if (news.owner !== undefined) inputs.owner = news.owner;
     const problems = [
       ...connectionFailures(inputs.connection),
+      ...ownerFailures(news.owner),
       ...failures([
         ["name", inputs.name, checkRuleName],
         ["protocol", inputs.protocol, checkProtocol],
@@ -191,8 +220,10 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
       });
     }
     // Two mappings of this program on one static host port: Docker's refusal, at preview.
+    // Claims are keyed by the owner (two resources may share a NAME), or by NAME without one.
     if (!bad("name") && !bad("protocol") && !bad("hostIp") && !bad("hostPort") && !isUnknown(inputs.connection)) {
-      const clash = claimStaticPort(connectionIdentity(inputs.connection), inputs.name, { protocol: inputs.protocol, hostIp: inputs.hostIp, hostPort: inputs.hostPort });
+      const key = typeof inputs.owner === "string" && !isUnknown(inputs.owner) ? inputs.owner : inputs.name;
+      const clash = claimStaticPort(connectionIdentity(inputs.connection), key, { name: inputs.name, protocol: inputs.protocol, hostIp: inputs.hostIp, hostPort: inputs.hostPort });
       if (clash) {
         problems.push({
           property: "hostPort",
@@ -206,26 +237,37 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   /**
-   * Pure. The name (the rules' tag), protocol, host IP and host port replace, deleting
-   * first (the replacement would want the same port and tag); the container side (address,
-   * port, bridge, subnet) changes in place. The declared hostPort is compared with the
-   * declared one (requestedHostPort), so 0 against the allocated 32768 is no change. A
-   * declared rule missing on the host is drift, repaired by an in-place update.
+   * Pure. Protocol, host IP and host port change in place, as the container side (address,
+   * port, bridge, subnet) and the owner do: the update checks the new host port before it
+   * touches anything, then swaps the rules in one iptables-restore, so a port that is taken
+   * fails with the old mapping still serving (a replacement deleted it first). The declared
+   * hostPort is compared with the declared one (requestedHostPort), so 0 against the
+   * allocated 32768 is no change. A declared rule missing on the host is drift, repaired by
+   * an in-place update.
+   *
+   * The name (in the rules' tag, and the resource's id) replaces. With an owner in the state
+   * the new mapping is made before the old one is deleted (the tags differ and the owner's own
+   * rules never hold a port against it); state of bridgelab 0.1 (no owner) and another host
+   * delete first: the old rules cannot be told from another stack's, or the "other" host may
+   * be the same machine reached another way, where the new mapping would adopt the old rules.
    */
   async diff(_id, olds, news) {
     const o = olds as PortPublishOutputs;
     const d = diffFields({ ...o, hostPort: o.requestedHostPort ?? o.hostPort }, news, {
-      replace: ["name", "protocol", "hostIp", "hostPort"],
-      update: ["address", "port", "bridge", "subnet"],
+      replace: ["name"],
+      update: ["protocol", "hostIp", "hostPort", "address", "port", "bridge", "subnet", "owner"],
     });
-    return { ...d, changes: d.changes || (o.missingRules ?? []).length > 0 };
+    const deleteFirst = d.replaces!.includes("connection") || (d.replaces!.length > 0 && !o.owner);
+    return { ...d, changes: d.changes || (o.missingRules ?? []).length > 0, deleteBeforeReplace: deleteFirst };
   },
 
   /**
    * All-or-nothing, in one locked script: the host port is checked (static) or allocated
    * (dynamic) and the rules written, or nothing changes. Idempotent: this mapping's own
    * rules left by an interrupted create are adopted (keeping their host port); rules with
-   * our tag that publish something else are refused.
+   * our own tag that publish something else are refused, and so are bridgelab 0.1's rules of
+   * this NAME (only the stack whose state holds them takes them over). Another stack's mapping
+   * of the same NAME is left alone.
    */
   async create(inputs: PortPublishInputs) {
     const what = describe(inputs.name);
@@ -235,6 +277,13 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
       // With other creates for this host waiting, in one script with them (publishBatcher.ts).
       let r = await createInBatch(raw, key, specOf(inputs));
       let hostPort = inputs.hostPort;
+      if (r.code === EXIT_EXISTS && splitSections(r.stdout).v1 !== undefined) {
+        const found = lines(splitSections(r.stdout).v1);
+        throw new Error(
+          foreignOwnerMessage(`${what} on ${t.label}: a mapping of that name already exists and`, publishTag(inputs.name), undefined) +
+            ` (the stack that made it re-tags it as its own with its next \`up\` under this version):\n  ${found.join("\n  ")}`,
+        );
+      }
       if (r.code === EXIT_EXISTS) {
         const found = lines(splitSections(r.stdout).exists);
         const dnat = found.map(parsePublishDnat).find((d) => d !== undefined);
@@ -247,8 +296,8 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
           dnat.port === inputs.port;
         if (!same) {
           throw new Error(
-            `${what} on ${t.label}: rules tagged ${publishTag(inputs.name)} already exist and do not publish this mapping:\n  ${found.join("\n  ")}\n` +
-              `another port publish on this host is named "${inputs.name}": give this one another name, or delete those rules`,
+            `${what} on ${t.label}: rules tagged ${publishTag(inputs.name, ownerOfProps(inputs))} (this resource's own) already exist and do not publish this mapping:\n  ${found.join("\n  ")}\n` +
+              `they were left by an earlier declaration of this resource: delete those rules, or refresh the stack`,
           );
         }
         hostPort = dnat.hostPort;
@@ -276,20 +325,28 @@ export const portPublishProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   /**
-   * In place, in one locked script: the new rules in, then the old ones out (a failure puts
-   * the old ones back), and the old mapping's conntrack entries dropped when the container
-   * side moved. The host port is never reallocated. Also repairs drift.
+   * In place, in one locked script (portPublishUpdateScript): the new host port checked (a
+   * static one held by another mapping or a socket fails in Docker's words, nothing changed,
+   * the old mapping still serving), then the new rules in and the old ones out in one
+   * iptables-restore (a failure puts the old ones back), and the old mapping's conntrack
+   * entries dropped when it moved. A dynamic port keeps its allocated port unless the
+   * protocol or host address changed (or it was static before): then a new one is allocated.
+   * A new owner (0.1's state, or a resource moved by an alias) re-tags the rules. Also
+   * repairs drift.
    */
   async update(_id, olds: PortPublishOutputs, news: PortPublishInputs) {
-    const sameHost = (["address", "port", "bridge", "subnet"] as const).every((k) => olds[k] === news[k]);
-    if (sameHost && (olds.missingRules ?? []).length === 0) {
+    const requested = olds.requestedHostPort ?? olds.hostPort;
+    const same = (["address", "port", "bridge", "subnet", "protocol", "hostIp", "owner"] as const).every((k) => olds[k] === news[k]) && requested === news.hostPort;
+    if (same && (olds.missingRules ?? []).length === 0) {
       return { outs: { ...olds, connection: news.connection } };
     }
-    const hostPort = news.hostPort === 0 ? olds.hostPort : news.hostPort;
+    const reallocate = news.hostPort === 0 && (requested !== 0 || olds.protocol !== news.protocol || olds.hostIp !== news.hostIp);
+    const hostPort = news.hostPort !== 0 ? news.hostPort : reallocate ? 0 : olds.hostPort;
     return onHostLocked(news.connection, async (t) => {
       const r = await t.run(portPublishUpdateScript({ ...specOf(news), hostPort }, placedOf(olds)));
-      if (r.code !== 0) throw failure(t, r, news, hostPort);
-      const placed = parsePlaced(splitSections(r.stdout).placed) ?? { hostPort, subnet: olds.bridgeSubnet };
+      const placed = parsePlaced(splitSections(r.stdout).placed);
+      if (r.code !== 0) throw failure(t, r, news, placed?.hostPort ?? hostPort);
+      if (!placed) throw new Error(`${describe(news.name)} on ${t.label}: the host printed no placed port`);
       return { outs: observed(news, placed, r.stdout) };
     });
   },
@@ -340,6 +397,7 @@ export class PortPublish extends pulumi.dynamic.Resource {
       {
         name: args.name ?? name,
         connection: args.connection,
+        owner: ownerInput("PortPublish", name, opts),
         protocol: args.protocol,
         hostIp: args.hostIp,
         hostPort: args.hostPort,

@@ -1,3 +1,5 @@
+import { ownerOf } from "../../provider/host/owner";
+import { publishTag } from "../../provider/host/portPublishScripts";
 import { connectionIdentity } from "../../provider/resources/contract";
 import { forgetPortClaims } from "../../provider/resources/portClaims";
 import { portPublishProvider, PortPublishInputs, PortPublishOutputs } from "../../provider/resources/portPublish";
@@ -31,7 +33,10 @@ describe(`concurrency: ${DYNAMIC} dynamic and ${STATIC} static PortPublish creat
     forgetPortClaims(connectionIdentity(host.connection));
   });
 
-  const ours = async () => (await host.sh("iptables-save")).split("\n").filter((l) => l.includes("bridgelab:v1:publish:"));
+  const ours = async () => (await host.sh("iptables-save")).split("\n").filter((l) => l.includes("bridgelab:v2:publish:"));
+  /** The owner the PortPublish class gives NAME (its URN); its rules carry `bridgelab:v2:publish:NAME:ID`, its URN is recorded on the host. */
+  const urn = (name: string) => `urn:pulumi:conc::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::${name}`;
+  const records = async () => (await host.sh("ls /run/bridgelab/owners 2>/dev/null || true")).split("\n").filter(Boolean);
   const dnats = async () => (await ours()).filter((l) => / -j DNAT /.test(l));
 
   it(`${DYNAMIC + STATIC} parallel creates: distinct host ports, every DNAT rule present`, async () => {
@@ -42,7 +47,7 @@ describe(`concurrency: ${DYNAMIC} dynamic and ${STATIC} static PortPublish creat
     const t0 = Date.now();
     const results = await Promise.allSettled(
       specs.map(async (s) => {
-        const { inputs, failures } = await portPublishProvider.check!({}, { connection: host.connection, bridge: "brc", ...s });
+        const { inputs, failures } = await portPublishProvider.check!({}, { connection: host.connection, bridge: "brc", owner: urn(s.name), ...s });
         expect(failures).toEqual([]);
         const { outs } = await portPublishProvider.create(inputs as PortPublishInputs);
         created.push(outs as PortPublishOutputs);
@@ -63,8 +68,9 @@ describe(`concurrency: ${DYNAMIC} dynamic and ${STATIC} static PortPublish creat
 
     const rules = await dnats();
     expect(rules).toHaveLength(DYNAMIC + STATIC);
+    expect(await records()).toHaveLength(DYNAMIC + STATIC);
     for (const o of created) {
-      const mine = rules.filter((l) => l.includes(`"bridgelab:v1:publish:${o.name}"`));
+      const mine = rules.filter((l) => l.includes(`"${publishTag(o.name, ownerOf(o.owner))}"`));
       expect([o.name, mine.length]).toEqual([o.name, 1]);
       expect(mine[0]).toContain(`--dport ${o.hostPort} `);
       expect(mine[0]).toContain(`--to-destination ${o.address}:${o.port}`);
@@ -77,6 +83,7 @@ describe(`concurrency: ${DYNAMIC} dynamic and ${STATIC} static PortPublish creat
     await Promise.all(created.map((o) => portPublishProvider.delete!(o.name, o)));
     note(`${DYNAMIC + STATIC} parallel deletes: ${Date.now() - t0} ms`);
     expect(await ours()).toEqual([]);
+    expect(await records()).toEqual([]);
     expect((await host.sh("iptables-save")).split("\n").filter((l) => /bridgelab/i.test(l) && !l.startsWith("#") && !l.startsWith(":"))).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { ownerOf } from "../../provider/host/owner";
+import { publishTag } from "../../provider/host/portPublishScripts";
 import { shQuote } from "../../provider/host/quote";
 import { forgetPortClaims } from "../../provider/resources/portClaims";
 import { egressProvider, EgressOutputs } from "../../provider/resources/egress";
@@ -15,6 +17,10 @@ import { addBridge, addContainer, iptablesSave, removeContainers } from "../supp
 const HOST = "198.51.100.2";
 const GATEWAY = "172.18.0.1";
 const C0 = "172.18.0.10";
+
+/** The owner the PortPublish class gives mapping NAME of STACK (its URN), and the tag its rules carry. */
+const urn = (name: string, stack = "dev") => `urn:pulumi:${stack}::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::${name}`;
+const tagOf = (name: string, stack = "dev") => publishTag(name, ownerOf(urn(name, stack)));
 
 describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
   const host = useHost(kind, "it-pp");
@@ -63,23 +69,38 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
 
     /** Every line of ours in iptables-save, both tables. */
     const ours = async () => (await host.sh("iptables-save")).split("\n").filter((l) => l.includes("BRIDGELAB"));
+    /** The owner records on the host: the URNs in /run/bridgelab/owners. */
+    const records = async () => (await host.sh("cat /run/bridgelab/owners/* 2>/dev/null || true")).split("\n").filter(Boolean).sort();
+    const save = () => host.sh("iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'");
     /** Conntrack entries of flows DNATed to the container's PORT. */
     const flows = async (proto: string, port: number) =>
       (await host.sh(`conntrack -L -p ${proto} --reply-src ${C0} --reply-port-src ${port} --dst-nat 2>/dev/null || true`)).split("\n").filter(Boolean);
 
+    /** Checked inputs of mapping NAME of stack dev, as the class gives them (an owner); `owner: undefined` for 0.1's state. */
     async function checked(news: Record<string, unknown>): Promise<PortPublishInputs> {
-      const r = await portPublishProvider.check!({}, { connection: host.connection, address: C0, bridge: "br0", ...news });
+      const r = await portPublishProvider.check!({}, { connection: host.connection, address: C0, bridge: "br0", owner: urn(String(news.name)), ...news });
       expect(r.failures).toEqual([]);
       return r.inputs as PortPublishInputs;
     }
     const create = async (news: Record<string, unknown>) => (await portPublishProvider.create(await checked(news))).outs as PortPublishOutputs;
+    /**
+     * Mapping NAME as stack STACK declares it (checked with its owner) in a run of its own: each
+     * `up` is a plugin process of its own, whose check-time port claims are not the last run's.
+     */
+    const of = (stack: string, news: Record<string, unknown>) => {
+      forgetPortClaims(connectionIdentity(host.connection));
+      return checked({ owner: urn(String(news.name), stack), ...news });
+    };
     const remove = (o: PortPublishOutputs) => portPublishProvider.delete!(o.name, o);
 
     it("publishes 0.0.0.0:8080 to c0:5000 with Docker's rules: from outside, from the host, hairpin from c1 with and without br_netfilter", async () => {
       const inputs = await checked({ name: "web", hostPort: 8080, port: 5000 });
       const { id, outs } = await portPublishProvider.create(inputs);
       expect(id).toBe("web");
-      const tag = '-m comment --comment "bridgelab:v1:publish:web"';
+      const tag = `-m comment --comment "${tagOf("web")}"`;
+      expect(tagOf("web")).toBe("bridgelab:v2:publish:web:851f30e8");
+      // The owner's URN is recorded on the host while its rules exist.
+      expect(await records()).toEqual([urn("web")]);
       expect(outs).toEqual({
         ...inputs,
         hostPort: 8080,
@@ -148,6 +169,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
 
       await remove(outs as PortPublishOutputs);
       expect(await ours()).toEqual([]);
+      expect(await records()).toEqual([]);
       expect(await tcp("outside", HOST, 8080)).toBe("");
       expect(await portPublishProvider.read!(id, outs)).toEqual({ id: "", props: {} });
       // Already gone: success, nothing changes.
@@ -157,7 +179,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
 
     it("publishes udp on one host address only, hairpin included, with the address in the DNAT", async () => {
       const dns = await create({ name: "dns", protocol: "udp", hostIp: HOST, hostPort: 5353, port: 5000, subnet: "172.18.0.0/16" });
-      expect(dns.rules[0]).toBe('-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p udp -m udp --dport 5353 -m comment --comment "bridgelab:v1:publish:dns" -j DNAT --to-destination 172.18.0.10:5000');
+      expect(dns.rules[0]).toBe(`-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p udp -m udp --dport 5353 -m comment --comment "${tagOf("dns")}" -j DNAT --to-destination 172.18.0.10:5000`);
       expect(await udp("outside", HOST, 5353)).toBe("hello");
       expect(await udp("host", HOST, 5353)).toBe("hello");
       for (const on of [1, 0] as const) {
@@ -176,7 +198,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
       const before = await host.sh("iptables-save | grep -v '^#'");
 
       // Within one program the check says it already, naming the other mapping...
-      const again = await portPublishProvider.check!({}, { connection: host.connection, name: "web2", hostPort: 8080, address: C0, port: 5001, bridge: "br0" });
+      const again = await portPublishProvider.check!({}, { connection: host.connection, name: "web2", owner: urn("web2"), hostPort: 8080, address: C0, port: 5001, bridge: "br0" });
       expect(again.failures).toEqual([{ property: "hostPort", reason: expect.stringMatching(/^Bind for 0\.0\.0\.0:8080 failed: port is already allocated \(port publish "web"/) }]);
       // (web2 is not part of the later tests' "program".)
       forgetPortClaims(connectionIdentity(host.connection));
@@ -185,7 +207,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
         `port publish "web2" on ${host.connection.kind === "ssh" ? "ssh:" : "sandbox:"}`,
       );
       await expect(portPublishProvider.create(again.inputs)).rejects.toThrow(
-        /: Bind for 0\.0\.0\.0:8080 failed: port is already allocated \(port publish "web" publishes tcp 0\.0\.0\.0:8080 to 172\.18\.0\.10:5000\)$/,
+        `: Bind for 0.0.0.0:8080 failed: port is already allocated (port publish "web" of stack "dev", project "lab" (${urn("web")}) publishes tcp 0.0.0.0:8080 to 172.18.0.10:5000)`,
       );
       await expect(portPublishProvider.create({ ...(again.inputs as PortPublishInputs), hostIp: HOST })).rejects.toThrow("Bind for 198.51.100.2:8080 failed: port is already allocated");
       // Another protocol on the same port is free.
@@ -280,11 +302,11 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
     it("a rule deleted by hand is drift: read shows it, diff says update in place, update repairs it", async () => {
       const inputs = await checked({ name: "web", hostPort: 8080, port: 5000 });
       const outs = (await portPublishProvider.create(inputs)).outs as PortPublishOutputs;
-      await host.sh(`iptables -w -t nat -D BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment bridgelab:v1:publish:web -j DNAT --to-destination ${C0}:5000`);
+      await host.sh(`iptables -w -t nat -D BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment ${tagOf("web")} -j DNAT --to-destination ${C0}:5000`);
       expect(await tcp("outside", HOST, 8080)).toBe("");
       const drifted = (await portPublishProvider.read!("web", outs)).props as PortPublishOutputs;
       expect(drifted.missingRules).toEqual([
-        `iptables -w -t nat -A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment bridgelab:v1:publish:web -j DNAT --to-destination ${C0}:5000`,
+        `iptables -w -t nat -A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment ${tagOf("web")} -j DNAT --to-destination ${C0}:5000`,
       ]);
       expect(drifted.rules).toHaveLength(5);
       expect(await portPublishProvider.diff!("web", drifted, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
@@ -321,7 +343,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
       expect((await host.sh("iptables -t nat -S BRIDGELAB-DNAT | grep -c -- '-j DNAT'")).trim()).toBe("1");
       const before = await host.sh("iptables-save | grep -v '^#'");
       await expect(portPublishProvider.create(await checked({ name: "web", hostPort: 0, port: 5001 }))).rejects.toThrow(
-        /port publish "web" on \S+: rules tagged bridgelab:v1:publish:web already exist and do not publish this mapping:\n {2}-A BRIDGELAB-DNAT .*\nanother port publish on this host is named "web"/s,
+        /port publish "web" on \S+: rules tagged bridgelab:v2:publish:web:851f30e8 \(this resource's own\) already exist and do not publish this mapping:\n {2}-A BRIDGELAB-DNAT .*\nthey were left by an earlier declaration of this resource/s,
       );
       expect(await host.sh("iptables-save | grep -v '^#'")).toBe(before);
       await remove(first);
@@ -365,10 +387,200 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
           /port publish "web" on \S+: `.*` exited \d+: .*RULE_APPEND failed \(Invalid argument\)/s,
         );
         expect(await host.sh("iptables-save | grep -v '^#'")).toBe(before);
+        // The undo forgot the owner's record too.
+        expect(await records()).toEqual([]);
       } finally {
         await host.sh("iptables -w -t nat -D POSTROUTING -j BRIDGELAB-DNAT; iptables -w -t nat -X BRIDGELAB-DNAT");
       }
       expect(await ours()).toEqual([]);
+    });
+
+    // Issue 12: two stacks of one program (dev and test) on one host, same resource names.
+    describe("ownership: two stacks, one host", () => {
+      afterEach(async () => {
+        expect(await ours()).toEqual([]);
+        expect(await records()).toEqual([]);
+      });
+
+      it("the same NAME in two stacks: two mappings side by side, each read as its own; each delete removes exactly its own rules and record", async () => {
+        const before = await save();
+        const dev = (await portPublishProvider.create(await of("dev", { name: "web", hostPort: 0, port: 5000 }))).outs as PortPublishOutputs;
+        const withDev = await save();
+        expect(await records()).toEqual([urn("web", "dev")]);
+        // The second stack's create does not adopt the first one's rules: a mapping of its own, on another port.
+        const test = (await portPublishProvider.create(await of("test", { name: "web", hostPort: 0, port: 5001 }))).outs as PortPublishOutputs;
+        expect(test.hostPort).not.toBe(dev.hostPort);
+        expect(dev.rules.every((l) => l.includes(`"${tagOf("web", "dev")}"`))).toBe(true);
+        expect(test.rules.every((l) => l.includes(`"${tagOf("web", "test")}"`))).toBe(true);
+        expect([dev.rules.length, test.rules.length]).toEqual([6, 6]);
+        expect(await records()).toEqual([urn("web", "dev"), urn("web", "test")].sort());
+        expect(await tcp("outside", HOST, dev.hostPort)).toBe("hello");
+        expect(await tcp("outside", HOST, test.hostPort)).toBe("hello5001");
+        // Each reads only its own rules.
+        expect(await portPublishProvider.read!("web", dev)).toEqual({ id: "web", props: dev });
+        expect(await portPublishProvider.read!("web", test)).toEqual({ id: "web", props: test });
+
+        // The second stack's destroy takes exactly its own: iptables as it was with dev's alone.
+        await remove(test);
+        expect(await save()).toBe(withDev);
+        expect(await records()).toEqual([urn("web", "dev")]);
+        expect(await tcp("outside", HOST, dev.hostPort)).toBe("hello");
+        // Its state read again: gone; dev's is untouched.
+        expect(await portPublishProvider.read!("web", test)).toEqual({ id: "", props: {} });
+        expect(await portPublishProvider.read!("web", dev)).toEqual({ id: "web", props: dev });
+        await remove(dev);
+        expect(await save()).toBe(before);
+      });
+
+      it("a static port another stack holds fails in Docker's words naming that stack's mapping, before any change", async () => {
+        const dev = await create({ name: "web", hostPort: 8080, port: 5000 });
+        const before = await save();
+        await expect(portPublishProvider.create(await of("test", { name: "web", hostPort: 8080, port: 5001 }))).rejects.toThrow(
+          `port publish "web" on ${host.connection.kind === "ssh" ? "ssh:" : "sandbox:"}`,
+        );
+        await expect(portPublishProvider.create(await of("test", { name: "web", hostPort: 8080, port: 5001 }))).rejects.toThrow(
+          `: Bind for 0.0.0.0:8080 failed: port is already allocated (port publish "web" of stack "dev", project "lab" (${urn("web")}) publishes tcp 0.0.0.0:8080 to 172.18.0.10:5000)`,
+        );
+        // A holder whose owner record is gone is still a holder, named by its tag.
+        await host.sh("mv /run/bridgelab/owners/851f30e8 /run/bridgelab/owners.saved");
+        try {
+          await expect(portPublishProvider.create(await of("test", { name: "api", hostPort: 8080, port: 5001 }))).rejects.toThrow(
+            `(port publish "web" of another bridgelab owner (tag ${tagOf("web")}; its record /run/bridgelab/owners/851f30e8 is gone) publishes tcp 0.0.0.0:8080 to 172.18.0.10:5000)`,
+          );
+        } finally {
+          await host.sh("mv /run/bridgelab/owners.saved /run/bridgelab/owners/851f30e8");
+        }
+        expect(await save()).toBe(before);
+        expect(await records()).toEqual([urn("web")]);
+        await remove(dev);
+      });
+
+      it("dynamic allocation treats every other owner's mappings as taken, 0.1's and another stack's", async () => {
+        await host.sh('sysctl -qw net.ipv4.ip_local_port_range="41000 41003"');
+        const made: PortPublishOutputs[] = [];
+        try {
+          made.push(await create({ name: "old", owner: undefined, port: 5000 })); // 0.1's state: no owner
+          made.push(await of("dev", { name: "web", port: 5000 }).then(async (i) => (await portPublishProvider.create(i)).outs as PortPublishOutputs));
+          made.push(await of("test", { name: "web", port: 5000 }).then(async (i) => (await portPublishProvider.create(i)).outs as PortPublishOutputs));
+          expect(made.map((m) => [m.owner ?? "0.1", m.hostPort])).toEqual([
+            ["0.1", 41000],
+            [urn("web", "dev"), 41001],
+            [urn("web", "test"), 41002],
+          ]);
+          expect(made[0].rules.every((l) => l.includes('"bridgelab:v1:publish:old"'))).toBe(true);
+        } finally {
+          for (const m of made.reverse()) await remove(m);
+          await host.sh('sysctl -qw net.ipv4.ip_local_port_range="32768 60999"');
+        }
+      });
+
+      it("0.1's mapping is refused to a new owner naming 0.1, and re-tagged in place by its own stack's update", async () => {
+        const old = await create({ name: "legacy", owner: undefined, hostPort: 8085, port: 5000 });
+        forgetPortClaims(connectionIdentity(host.connection)); // 0.1's program is not this one
+        expect(old.rules.every((l) => l.includes('"bridgelab:v1:publish:legacy"'))).toBe(true);
+        expect(await records()).toEqual([]);
+        const before = await save();
+        await expect(portPublishProvider.create(await of("test", { name: "legacy", hostPort: 0, port: 5000 }))).rejects.toThrow(
+          /port publish "legacy" on \S+: a mapping of that name already exists and was made by bridgelab 0\.1 \(tag bridgelab:v1:publish:legacy\), which did not record its owner; only the stack whose state holds it may take it; bridgelab never takes another owner's objects: .*re-tags it as its own .*:\n {2}-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8085 /s,
+        );
+        expect(await save()).toBe(before);
+
+        // Its own stack's up under 0.2: Diff sees the owner come (an update), Update re-tags in one script.
+        const news = await of("dev", { name: "legacy", hostPort: 8085, port: 5000 });
+        expect(await portPublishProvider.diff!("legacy", old, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        const upd = (await portPublishProvider.update!("legacy", old, news)).outs as PortPublishOutputs;
+        expect(upd).toMatchObject({ owner: urn("legacy"), hostPort: 8085, missingRules: [] });
+        expect(upd.rules).toEqual(old.rules.map((l) => l.replace('"bridgelab:v1:publish:legacy"', `"${tagOf("legacy")}"`)));
+        expect(await save()).toBe(before.replace(/"bridgelab:v1:publish:legacy"/g, `"${tagOf("legacy")}"`));
+        expect(await records()).toEqual([urn("legacy")]);
+        expect(await tcp("outside", HOST, 8085)).toBe("hello");
+        // The 0.1 state no longer finds rules of its own; the new state does.
+        expect((await portPublishProvider.read!("legacy", old)).id).toBe("");
+        expect(await portPublishProvider.read!("legacy", upd)).toEqual({ id: "legacy", props: upd });
+        await remove(upd);
+      });
+
+      it("a new name made before the old one goes (same owner): the old one's delete keeps the owner's record, the new mapping serves", async () => {
+        const web = await create({ name: "web", hostPort: 8080, port: 5000 });
+        const renamed = await of("dev", { name: "web2", owner: urn("web"), hostPort: 8080, port: 5000 });
+        expect(await portPublishProvider.diff!("web", web, renamed)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+        // Its own rules under the old NAME do not hold the port against it.
+        const web2 = (await portPublishProvider.create(renamed)).outs as PortPublishOutputs;
+        await remove(web);
+        expect(await records()).toEqual([urn("web")]);
+        expect(await tcp("outside", HOST, 8080)).toBe("hello");
+        // What is left is web2's six rules, under the same owner's id.
+        expect((await ours()).filter((l) => l.includes("publish:")).sort()).toEqual([...web2.rules].sort());
+        expect(web2.rules.every((l) => l.includes('"bridgelab:v2:publish:web2:851f30e8"'))).toBe(true);
+        await remove(web2);
+      });
+    });
+
+    // Issue 12, point 5: a new host port (or protocol, or host address) is an update that checks
+    // the new port first: when it is taken, the old mapping keeps serving.
+    describe("a new host port, protocol or address: in place, the old mapping serving until the new one exists", () => {
+      afterEach(async () => {
+        expect(await ours()).toEqual([]);
+        expect(await records()).toEqual([]);
+      });
+
+      it("8080 → 9099 with 9099 listened on: the update fails in Docker's words and 8080 still answers; once 9099 is free, it moves", async () => {
+        const web = await create({ name: "web", hostPort: 8080, port: 5000 });
+        const pid = Number((await host.sh("setsid socat TCP-LISTEN:9099,fork,reuseaddr SYSTEM:true >/dev/null 2>&1 </dev/null & echo $!")).trim());
+        let outs = web;
+        try {
+          await host.sh("for i in $(seq 50); do ss -Hltn | grep -q ':9099 ' && exit 0; sleep 0.1; done; exit 1");
+          const moved = await of("dev", { name: "web", hostPort: 9099, port: 5000 });
+          // Preview says update, not replace.
+          expect(await portPublishProvider.diff!("web", web, moved)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+          const before = await save();
+          await expect(portPublishProvider.update!("web", web, moved)).rejects.toThrow(
+            /port publish "web" on \S+: Bind for 0\.0\.0\.0:9099 failed: port is already allocated \(a socket listens there: LISTEN .*:9099 .*socat.*\)$/,
+          );
+          expect(await save()).toBe(before);
+          expect(await tcp("outside", HOST, 8080)).toBe("hello");
+          expect(await portPublishProvider.read!("web", web)).toEqual({ id: "web", props: web });
+
+          await host.sh(`kill -s KILL -- -${pid} 2>/dev/null; for i in $(seq 50); do ss -Hltn | grep -q ':9099 ' || exit 0; sleep 0.1; done; exit 1`);
+          outs = (await portPublishProvider.update!("web", web, moved)).outs as PortPublishOutputs;
+          expect(outs).toMatchObject({ hostPort: 9099, requestedHostPort: 9099, missingRules: [] });
+          expect(outs.rules).toEqual(web.rules.map((l) => l.replace("--dport 8080 ", "--dport 9099 ")));
+          expect(await tcp("outside", HOST, 9099)).toBe("hello");
+          expect(await tcp("outside", HOST, 8080)).toBe("");
+          expect(await portPublishProvider.read!("web", outs)).toEqual({ id: "web", props: outs });
+          expect(await portPublishProvider.diff!("web", outs, moved)).toMatchObject({ changes: false });
+        } finally {
+          await host.sh(`kill -s KILL -- -${pid} 2>/dev/null; true`);
+          await remove(outs);
+        }
+      });
+
+      it("a port another mapping holds: refused, nothing changed; udp ↔ tcp and a host address change in place; a dynamic port is kept unless the protocol changes", async () => {
+        const other = await create({ name: "api", hostPort: 9098, port: 5001 });
+        const web = await create({ name: "web", hostPort: 0, port: 5000 });
+        const before = await save();
+        await expect(portPublishProvider.update!("web", web, await of("dev", { name: "web", hostPort: 9098, port: 5000 }))).rejects.toThrow(
+          `Bind for 0.0.0.0:9098 failed: port is already allocated (port publish "api" of stack "dev", project "lab" (${urn("api")}) publishes tcp 0.0.0.0:9098 to 172.18.0.10:5001)`,
+        );
+        expect(await save()).toBe(before);
+        expect(await tcp("outside", HOST, web.hostPort)).toBe("hello");
+        // The host address: still dynamic, a new port is allocated (the old one counts as taken).
+        const onHost = (await portPublishProvider.update!("web", web, await of("dev", { name: "web", hostIp: HOST, port: 5000 }))).outs as PortPublishOutputs;
+        expect(onHost.rules[0]).toContain(`-d ${HOST}/32 `);
+        expect(onHost.hostPort).not.toBe(web.hostPort);
+        expect(await tcp("outside", HOST, onHost.hostPort)).toBe("hello");
+        // The container side only: the allocated port is kept.
+        const port5001 = (await portPublishProvider.update!("web", onHost, await of("dev", { name: "web", hostIp: HOST, port: 5001 }))).outs as PortPublishOutputs;
+        expect(port5001.hostPort).toBe(onHost.hostPort);
+        // tcp → udp: a udp port, the tcp rules gone.
+        const dns = (await portPublishProvider.update!("web", port5001, await of("dev", { name: "web", protocol: "udp", hostIp: HOST, port: 5000 }))).outs as PortPublishOutputs;
+        expect(dns.rules.every((l) => l.includes(" -p udp "))).toBe(true);
+        expect((await ours()).filter((l) => l.includes(`"${tagOf("web")}"`))).toHaveLength(6);
+        expect(await udp("outside", HOST, dns.hostPort)).toBe("hello");
+        expect(await tcp("outside", HOST, port5001.hostPort)).toBe("");
+        await remove(dns);
+        await remove(other);
+      });
     });
   });
 });

@@ -14,6 +14,7 @@ import {
   portPublishUpdateScript,
   publishRules,
 } from "../../provider/host/portPublishScripts";
+import { ownerOf } from "../../provider/host/owner";
 import { ownedRuleArgs } from "../../provider/host/ruleSet";
 import { UNKNOWN } from "../../provider/resources/contract";
 import { claimsOverlap, forgetPortClaims } from "../../provider/resources/portClaims";
@@ -21,26 +22,40 @@ import { PortPublishOutputs, portPublishProvider } from "../../provider/resource
 import { describeScriptFixtures } from "../support/scriptFixtures";
 import { portPublishBatchCreateScript, portPublishBatchDeleteScript, splitBatchOutput } from "../../provider/host/portPublishBatchScripts";
 
-const web: PublishSpec = { name: "web", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, address: "172.18.0.10", port: 5000, bridge: "br0" };
+/** The owners fixtures name: PortPublish "web" and "dns" of stack dev, project lab (ids 851f30e8, 509666f2). */
+const WEB = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::web")!;
+const DNS = ownerOf("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::dns")!;
+const web: PublishSpec = { name: "web", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, address: "172.18.0.10", port: 5000, bridge: "br0", owner: WEB };
 const placed = { ...web, subnet: "172.18.0.0/16" };
-const dns: PublishSpec = { name: "dns", protocol: "udp", hostIp: "198.51.100.2", hostPort: 0, address: "172.18.0.20", port: 53, bridge: "br0", subnet: "172.18.0.0/16" };
+const dns: PublishSpec = { name: "dns", protocol: "udp", hostIp: "198.51.100.2", hostPort: 0, address: "172.18.0.20", port: 53, bridge: "br0", subnet: "172.18.0.0/16", owner: DNS };
+// State of bridgelab 0.1: no owner, its v1 tags.
+const { owner: _w, ...webV1 } = placed;
 
 describeScriptFixtures("port publish scripts match their fixtures", {
   "portpublish-create-static.sh": portPublishCreateScript(web),
   "portpublish-create-dynamic-udp-hostip.sh": portPublishCreateScript(dns),
-  "portpublish-create-batch.sh": portPublishBatchCreateScript([web, dns]),
-  "portpublish-delete-batch.sh": portPublishBatchDeleteScript([placed, { ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }]),
+  // Two owners in one batch, and a mapping of 0.1's state.
+  "portpublish-create-batch.sh": portPublishBatchCreateScript([web, dns, { ...webV1, name: "old", hostPort: 8081 }]),
+  "portpublish-delete-batch.sh": portPublishBatchDeleteScript([placed, { ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }, { ...webV1, name: "old", hostPort: 8081 }]),
   "portpublish-update-port.sh": portPublishUpdateScript({ ...web, port: 5001 }, placed),
+  // Issue 12, point 5: a new host port is an update that checks the port before it changes anything.
+  "portpublish-update-hostport.sh": portPublishUpdateScript({ ...web, hostPort: 9099 }, placed),
+  // A dynamic port whose protocol changed: a new port is allocated.
+  "portpublish-update-dynamic-protocol.sh": portPublishUpdateScript({ ...dns, protocol: "tcp" }, { ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }),
+  // 0.1's rules taken over by their own stack under 0.2: re-tagged in place.
+  "portpublish-update-retag-v1.sh": portPublishUpdateScript(web, webV1),
   "portpublish-update-adopt.sh": portPublishUpdateScript({ ...dns, hostPort: 32768 }),
   "portpublish-read.sh": portPublishReadScript(placed),
   "portpublish-delete.sh": portPublishDeleteScript(placed),
   "portpublish-delete-udp-hostip.sh": portPublishDeleteScript({ ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }),
+  "portpublish-delete-v1.sh": portPublishDeleteScript(webV1),
 });
 
 // Generated rules against literal argv, as the CNI portmap tests do: what reaches iptables.
 describe("port publish rules", () => {
   it("publish 0.0.0.0:8080 → 172.18.0.10:5000/tcp on br0: Docker's rules plus hairpin and reply accepts, in our chains, DNAT last", () => {
-    const tag = ["-m", "comment", "--comment", "bridgelab:v1:publish:web"];
+    expect(WEB.id).toBe("851f30e8");
+    const tag = ["-m", "comment", "--comment", "bridgelab:v2:publish:web:851f30e8"];
     expect(publishRules(placed).map(ownedRuleArgs)).toEqual([
       ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-d", "172.18.0.10/32", "!", "-i", "br0", "-o", "br0", "-p", "tcp", "-m", "tcp", "--dport", "5000", ...tag, "-j", "ACCEPT"],
       ["iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-d", "172.18.0.10/32", "-i", "br0", "-o", "br0", "-p", "tcp", "-m", "tcp", "--dport", "5000", "-m", "conntrack", "--ctstate", "DNAT", ...tag, "-j", "ACCEPT"],
@@ -55,17 +70,23 @@ describe("port publish rules", () => {
     const rules = publishRules({ ...dns, hostPort: 32768, subnet: "172.18.0.0/16" }).map(ownedRuleArgs);
     expect(rules[5]).toEqual([
       "iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-DNAT", "-d", "198.51.100.2/32", "-p", "udp", "-m", "udp", "--dport", "32768",
-      "-m", "comment", "--comment", "bridgelab:v1:publish:dns", "-j", "DNAT", "--to-destination", "172.18.0.20:53",
+      "-m", "comment", "--comment", `bridgelab:v2:publish:dns:${DNS.id}`, "-j", "DNAT", "--to-destination", "172.18.0.20:53",
     ]);
     expect(rules[0]).toEqual([
       "iptables", "-w", "-t", "filter", "-A", "BRIDGELAB-FORWARD", "-d", "172.18.0.20/32", "!", "-i", "br0", "-o", "br0", "-p", "udp", "-m", "udp", "--dport", "53",
-      "-m", "comment", "--comment", "bridgelab:v1:publish:dns", "-j", "ACCEPT",
+      "-m", "comment", "--comment", `bridgelab:v2:publish:dns:${DNS.id}`, "-j", "ACCEPT",
     ]);
     expect(rules.slice(0, 5).some((r) => r.includes("198.51.100.2/32"))).toBe(false);
   });
 
-  it("create and update scripts never reallocate in update, and write the learnt port and subnet as shell variables", () => {
-    expect(() => portPublishUpdateScript({ ...web, hostPort: 0 }, placed)).toThrow(/host port must be settled/);
+  it("state of bridgelab 0.1 (no owner) keeps 0.1's tag", () => {
+    expect(publishRules(webV1).map(ownedRuleArgs)[5]).toEqual([
+      "iptables", "-w", "-t", "nat", "-A", "BRIDGELAB-DNAT", "-p", "tcp", "-m", "tcp", "--dport", "8080",
+      "-m", "comment", "--comment", "bridgelab:v1:publish:web", "-j", "DNAT", "--to-destination", "172.18.0.10:5000",
+    ]);
+  });
+
+  it("create and update scripts write the learnt port and subnet as shell variables", () => {
     const s = portPublishCreateScript({ ...web, hostPort: 0 });
     expect(s).toContain('--dport "$host_port"');
     expect(s).toContain('-s "$subnet"');
@@ -77,23 +98,38 @@ describe("port publish rules", () => {
 describe("host-side port accounting", () => {
   const awk = (vars: Record<string, string>, program: string, input: string) =>
     execFileSync("awk", [...Object.entries(vars).flatMap(([k, v]) => ["-v", `${k}=${v}`]), program], { input, encoding: "utf8" });
+  // web of stack dev (851f30e8), api of bridgelab 0.1, dns of another owner, web of stack test (another owner, same NAME).
   const dnatChain = [
     "-N BRIDGELAB-DNAT",
-    '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000',
+    '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:publish:web:851f30e8" -j DNAT --to-destination 172.18.0.10:5000',
     '-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p tcp -m tcp --dport 9090 -m comment --comment "bridgelab:v1:publish:api" -j DNAT --to-destination 172.18.0.11:80',
-    '-A BRIDGELAB-DNAT -p udp -m udp --dport 40000 -m comment --comment "bridgelab:v1:publish:dns" -j DNAT --to-destination 172.18.0.20:53',
+    '-A BRIDGELAB-DNAT -p udp -m udp --dport 40000 -m comment --comment "bridgelab:v2:publish:dns:0badf00d" -j DNAT --to-destination 172.18.0.20:53',
+    '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8081 -m comment --comment "bridgelab:v2:publish:web:12345678" -j DNAT --to-destination 172.18.0.12:5000',
   ].join("\n");
-  const held = (name: string, port: string, ip: string, proto = "tcp") => awk({ self: name, proto, port, ip }, AWK_HELD_BY_RULE, dnatChain).trim();
+  const held = (selves: string, own: string, port: string, ip: string, proto = "tcp") => awk({ selves, own, proto, port, ip }, AWK_HELD_BY_RULE, dnatChain).trim();
 
   it("a DNAT on 0.0.0.0 holds the port for every address; one on an address holds it for that address and 0.0.0.0", () => {
-    expect(held("other", "8080", "0.0.0.0")).toBe("web 0.0.0.0 172.18.0.10:5000");
-    expect(held("other", "8080", "198.51.100.2")).toBe("web 0.0.0.0 172.18.0.10:5000");
-    expect(held("other", "9090", "198.51.100.2")).toBe("api 198.51.100.2 172.18.0.11:80");
-    expect(held("other", "9090", "0.0.0.0")).toBe("api 198.51.100.2 172.18.0.11:80");
-    expect(held("other", "9090", "172.18.0.1")).toBe("");
-    expect(held("other", "8080", "0.0.0.0", "udp")).toBe("");
-    // A mapping never holds a port against itself (update re-checks its own port).
-    expect(held("web", "8080", "0.0.0.0")).toBe("");
+    const other = (port: string, ip: string, proto = "tcp") => held("bridgelab:v2:publish:other:aaaaaaaa", ":aaaaaaaa", port, ip, proto);
+    expect(other("8080", "0.0.0.0")).toBe("bridgelab:v2:publish:web:851f30e8 0.0.0.0 172.18.0.10:5000");
+    expect(other("8080", "198.51.100.2")).toBe("bridgelab:v2:publish:web:851f30e8 0.0.0.0 172.18.0.10:5000");
+    expect(other("9090", "198.51.100.2")).toBe("bridgelab:v1:publish:api 198.51.100.2 172.18.0.11:80");
+    expect(other("9090", "0.0.0.0")).toBe("bridgelab:v1:publish:api 198.51.100.2 172.18.0.11:80");
+    expect(other("9090", "172.18.0.1")).toBe("");
+    expect(other("8080", "0.0.0.0", "udp")).toBe("");
+  });
+
+  it("a mapping's own rules never hold a port against it; another owner's of the same NAME, and 0.1's, do", () => {
+    // Its own tag (an update re-checks its own port), or any tag of its owner (a replacement under a new NAME).
+    expect(held("bridgelab:v2:publish:web:851f30e8", ":851f30e8", "8080", "0.0.0.0")).toBe("");
+    expect(held("bridgelab:v2:publish:web2:851f30e8", ":851f30e8", "8080", "0.0.0.0")).toBe("");
+    // The same NAME in another stack: held.
+    expect(held("bridgelab:v2:publish:web:12345678", ":12345678", "8080", "0.0.0.0")).toBe("bridgelab:v2:publish:web:851f30e8 0.0.0.0 172.18.0.10:5000");
+    expect(held("bridgelab:v2:publish:web:851f30e8", ":851f30e8", "8081", "0.0.0.0")).toBe("bridgelab:v2:publish:web:12345678 0.0.0.0 172.18.0.12:5000");
+    // 0.1's state re-tagging (selves: its v1 tag and its new one): its own v1 rule does not hold; 0.1's "web" holds against a new owner.
+    expect(held("bridgelab:v1:publish:api bridgelab:v2:publish:api:851f30e8", ":851f30e8", "9090", "0.0.0.0")).toBe("");
+    expect(held("bridgelab:v2:publish:api:851f30e8", ":851f30e8", "9090", "0.0.0.0")).toBe("bridgelab:v1:publish:api 198.51.100.2 172.18.0.11:80");
+    // Without an owner (0.1's state), only its own tag is its own.
+    expect(held("bridgelab:v1:publish:web", "", "8080", "0.0.0.0")).toBe("bridgelab:v2:publish:web:851f30e8 0.0.0.0 172.18.0.10:5000");
   });
 
   const ss = [
@@ -120,7 +156,7 @@ describe("host-side port accounting", () => {
 
   it("a dynamic port is the lowest of the range that no DNAT of the protocol and no listening socket uses", () => {
     const used = awk({ proto: "tcp" }, AWK_RULE_PORTS, dnatChain) + awk({}, AWK_SOCKET_PORTS, ss);
-    expect(used.trim().split("\n")).toEqual(["8080", "9090", "9093", "9090", "9091", "9092", "9094", "53"]);
+    expect(used.trim().split("\n")).toEqual(["8080", "9090", "8081", "9093", "9090", "9091", "9092", "9094", "53"]);
     expect(awk({ lo: "9090", hi: "9099" }, AWK_FIRST_FREE, used).trim()).toBe("9095");
     expect(awk({ lo: "9090", hi: "9094" }, AWK_FIRST_FREE, used).trim()).toBe("");
     expect(awk({ lo: "40000", hi: "40009" }, AWK_FIRST_FREE, awk({ proto: "udp" }, AWK_RULE_PORTS, dnatChain)).trim()).toBe("40001");
@@ -128,18 +164,27 @@ describe("host-side port accounting", () => {
 });
 
 describe("parsers", () => {
-  it("read a DNAT rule of ours back into its mapping", () => {
-    expect(parsePublishDnat('-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p udp -m udp --dport 40000 -m comment --comment "bridgelab:v1:publish:dns" -j DNAT --to-destination 172.18.0.20:53')).toEqual({
+  it("read a DNAT rule of ours back into its mapping, with its owner's id (0.2) or without (0.1)", () => {
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -d 198.51.100.2/32 -p udp -m udp --dport 40000 -m comment --comment "bridgelab:v2:publish:dns:509666f2" -j DNAT --to-destination 172.18.0.20:53')).toStrictEqual({
       name: "dns",
       protocol: "udp",
       hostIp: "198.51.100.2",
       hostPort: 40000,
       address: "172.18.0.20",
       port: 53,
+      ownerId: "509666f2",
     });
-    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000')?.hostIp).toBe("0.0.0.0");
-    expect(parsePublishDnat('-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment "bridgelab:v1:egress:lab" -j MASQUERADE')).toBeUndefined();
-    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:egress:x" -j DNAT --to-destination 172.18.0.10:5000')).toBeUndefined();
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v1:publish:web" -j DNAT --to-destination 172.18.0.10:5000')).toStrictEqual({
+      name: "web",
+      protocol: "tcp",
+      hostIp: "0.0.0.0",
+      hostPort: 8080,
+      address: "172.18.0.10",
+      port: 5000,
+    });
+    expect(parsePublishDnat('-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment "bridgelab:v2:egress:lab:3d6e0e5c" -j MASQUERADE')).toBeUndefined();
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:egress:x:3d6e0e5c" -j DNAT --to-destination 172.18.0.10:5000')).toBeUndefined();
+    expect(parsePublishDnat('-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:publish:3d6e0e5c" -j DNAT --to-destination 172.18.0.10:5000')).toBeUndefined();
   });
   it("read the placed section", () => {
     expect(parsePlaced("32768 172.18.0.0/16")).toEqual({ hostPort: 32768, subnet: "172.18.0.0/16" });
@@ -207,6 +252,24 @@ describe("PortPublish check", () => {
     forgetPortClaims(`sandbox:${h.name}`);
   });
 
+  it("claims are the owner's: two resources giving their rules one NAME still clash on one port; one resource checked again never does", async () => {
+    const h = host();
+    const a = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::a";
+    const b = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::b";
+    expect((await check({ name: "web", owner: a, hostPort: 8080 }, h)).failures).toEqual([]);
+    expect((await check({ name: "web", owner: a, hostPort: 8080 }, h)).failures).toEqual([]);
+    expect((await check({ name: "web", owner: b, hostPort: 8080 }, h)).failures).toEqual([
+      { property: "hostPort", reason: 'Bind for 0.0.0.0:8080 failed: port is already allocated (port publish "web" in this program also publishes tcp 0.0.0.0:8080 on this host)' },
+    ]);
+    forgetPortClaims(`sandbox:${h.name}`);
+  });
+
+  it("validates the owner input as a URN, and keeps it", async () => {
+    const urn = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::web";
+    expect((await check({ owner: urn })).inputs.owner).toBe(urn);
+    expect((await check({ owner: "web" })).failures).toEqual([{ property: "owner", reason: expect.stringMatching(/^owner "web" must be a Pulumi URN/) }]);
+  });
+
   it("no clash for another protocol, another host, two distinct addresses, or dynamic ports", async () => {
     const [h, h2] = [host(), host()];
     expect((await check({ name: "a", hostPort: 8080 }, h)).failures).toEqual([]);
@@ -223,8 +286,9 @@ describe("PortPublish check", () => {
 
 describe("PortPublish diff", () => {
   const conn = { kind: "sandbox", name: "lab" };
+  const { owner: _o, ...declared } = web;
   const outs: PortPublishOutputs = {
-    ...web,
+    ...declared,
     connection: conn as never,
     hostPort: 32768,
     requestedHostPort: 0,
@@ -232,7 +296,9 @@ describe("PortPublish diff", () => {
     rules: [],
     missingRules: [],
   };
-  const news = { ...web, connection: conn, hostPort: 0 };
+  const urn = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:PortPublish::web";
+  outs.owner = urn;
+  const news = { ...web, owner: urn, connection: conn, hostPort: 0 };
   const diff = (o: Partial<PortPublishOutputs>, n: Record<string, unknown>) => portPublishProvider.diff!("web", { ...outs, ...o }, { ...news, ...n });
 
   it("an allocated port is no change against the declared 0", async () => {
@@ -241,12 +307,18 @@ describe("PortPublish diff", () => {
   it("the container side changes in place", async () => {
     expect(await diff({}, { port: 5001, address: "172.18.0.11", bridge: "br1", subnet: "172.18.0.0/16" })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
-  it("protocol, host IP, host port and name replace, deleting first", async () => {
-    expect(await diff({}, { protocol: "udp", hostIp: "198.51.100.2", hostPort: 8080, name: "web2" })).toEqual({
-      changes: true,
-      replaces: ["name", "protocol", "hostIp", "hostPort"],
-      deleteBeforeReplace: true,
-    });
+  it("protocol, host IP and host port change in place (the update checks the new port before it touches the old mapping)", async () => {
+    for (const change of [{ protocol: "udp" }, { hostIp: "198.51.100.2" }, { hostPort: 8080 }, { protocol: "udp", hostIp: "198.51.100.2", hostPort: 8080 }]) {
+      expect(await diff({}, change)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    }
+  });
+  it("the owner changes in place: 0.1's state (no owner) is re-tagged by its stack's update", async () => {
+    expect(await diff({ owner: undefined }, {})).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+  it("a new name replaces: made before the old one goes when the state has an owner; deleted first for 0.1's state or another host", async () => {
+    expect(await diff({}, { name: "web2" })).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+    expect(await diff({ owner: undefined }, { name: "web2" })).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
+    expect(await diff({}, { connection: { kind: "sandbox", name: "lab2" } })).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
   });
   it("a rule missing on the host is drift: an in-place update", async () => {
     expect(await diff({ missingRules: ["iptables -w -t nat -A BRIDGELAB-DNAT ..."] }, {})).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
