@@ -1,4 +1,5 @@
 import { IpAddrLink, parseIpAddrJson } from "./ipJson";
+import { parseTag } from "./owner";
 import { script } from "./script";
 import { sectionMarker as mark, splitSections } from "./sections";
 import { IpRoute, VethLink, parseIpRouteJson, parseVethLinkJson } from "./vethJson";
@@ -90,13 +91,18 @@ export function parseDnatRules(nat: string[]): DnatRule[] {
   return nat.map(parsePublishDnat).filter((r): r is DnatRule => r !== undefined);
 }
 
-/** Source subnets MASQUERADEd by bridgelab's egress rules (`-s 172.18.0.0/16 ! -o br0 … -j MASQUERADE`). */
+/** A rule comment of ours (`bridgelab:v2:KIND:NAME:OWNERID`, or 0.1's `bridgelab:v1:KIND:NAME`), whoever owns it. */
+function ruleComment(words: string[]): { kind: string; name: string } | undefined {
+  const t = parseTag(ruleOption(words, "--comment")?.value, true);
+  return t?.name !== undefined ? { kind: t.kind, name: t.name } : undefined;
+}
+
+/** Source subnets MASQUERADEd by bridgelab's egress rules (`-s 172.18.0.0/16 ! -o br0 … -j MASQUERADE`), of every owner. */
 export function egressSubnets(nat: string[]): string[] {
   const out: string[] = [];
   for (const line of nat) {
     const { chain, words } = splitRuleLine(line);
-    const comment = ruleOption(words, "--comment")?.value ?? "";
-    if (chain === "BRIDGELAB-POSTROUTING" && comment.startsWith("bridgelab:v1:egress:")) {
+    if (chain === "BRIDGELAB-POSTROUTING" && ruleComment(words)?.kind === "egress") {
       const s = ruleOption(words, "-s")?.value;
       if (s) out.push(s);
     }
@@ -104,15 +110,14 @@ export function egressSubnets(nat: string[]): string[] {
   return out;
 }
 
-/** Bridges with an isolation tag, and bridges with icc off, from the filter lines. */
+/** Bridges with an isolation tag, and bridges with icc off, from the filter lines (of every owner). */
 export function isolationOf(filter: string[]): { isolated: Set<string>; iccOff: Set<string> } {
   const isolated = new Set<string>();
   const iccOff = new Set<string>();
   for (const line of filter) {
-    const { words } = splitRuleLine(line);
-    const comment = ruleOption(words, "--comment")?.value ?? "";
-    if (comment.startsWith("bridgelab:v1:isolation:")) isolated.add(comment.slice("bridgelab:v1:isolation:".length));
-    if (comment.startsWith("bridgelab:v1:icc:")) iccOff.add(comment.slice("bridgelab:v1:icc:".length));
+    const c = ruleComment(splitRuleLine(line).words);
+    if (c?.kind === "isolation") isolated.add(c.name);
+    if (c?.kind === "icc") iccOff.add(c.name);
   }
   return { isolated, iccOff };
 }

@@ -161,6 +161,24 @@ describe("the live host, read back (netns-lab captured on a sandbox host)", () =
       { name: "dns", protocol: "udp", hostIp: "198.51.100.2", hostPort: 53, address: "172.18.0.2", port: 5353 },
     ]);
   });
+
+  it("reads bridgelab 0.2's rules, which name their owner, of every owner alike", () => {
+    const nat = [
+      '-A BRIDGELAB-POSTROUTING -s 172.18.0.0/16 ! -o br0 -m comment --comment "bridgelab:v2:egress:lab:0276c64e" -j MASQUERADE',
+      '-A BRIDGELAB-POSTROUTING -s 172.19.0.0/16 ! -o br1 -m comment --comment "bridgelab:v2:egress:lab:12345678" -j MASQUERADE',
+      '-A BRIDGELAB-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "bridgelab:v2:publish:web:851f30e8" -j DNAT --to-destination 172.18.0.10:5000',
+    ];
+    expect(egressSubnets(nat)).toEqual(["172.18.0.0/16", "172.19.0.0/16"]);
+    expect(parseDnatRules(nat)).toEqual([{ name: "web", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, address: "172.18.0.10", port: 5000, ownerId: "851f30e8" }]);
+    const iso = isolationOf([
+      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-a ! -o br-a -m comment --comment "bridgelab:v2:isolation:br-a:b96e2010" -j BRIDGELAB-ISOLATION-STAGE-2',
+      '-A BRIDGELAB-ISOLATION-STAGE-1 -i br-c -o br-c -m comment --comment "bridgelab:v2:icc:br-c:90e65fff" -j DROP',
+      '-A BRIDGELAB-ISOLATION-STAGE-2 -o br-b -m comment --comment "bridgelab:v1:isolation:br-b" -j DROP',
+      '-A BRIDGELAB-ISOLATION-STAGE-2 -o br-x -m comment --comment "not-ours" -j DROP',
+    ]);
+    expect([...iso.isolated].sort()).toEqual(["br-a", "br-b"]);
+    expect([...iso.iccOff]).toEqual(["br-c"]);
+  });
 });
 
 describe("bridgelab graph arguments", () => {
