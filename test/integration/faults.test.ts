@@ -49,12 +49,12 @@ const KINDS: Kind[] = [
     provider: vethPairProvider,
     news: { name: "fveth", owner: owner("VethPair", "fveth"), peerName: "fceth", netns: "fpre", bridge: "fpbr", address: "172.31.9.20/24", gateway: "172.31.9.1", mac: "02:42:ac:1f:09:14" },
   },
-  { kind: "Egress", provider: egressProvider, news: { name: "fpbr", bridge: "fpbr", subnet: "172.31.9.0/24" } },
-  { kind: "BridgeIsolation", provider: bridgeIsolationProvider, news: { bridge: "fpbr" } },
+  { kind: "Egress", provider: egressProvider, news: { name: "fpbr", owner: owner("Egress", "fpbr"), bridge: "fpbr", subnet: "172.31.9.0/24" } },
+  { kind: "BridgeIsolation", provider: bridgeIsolationProvider, news: { bridge: "fpbr", owner: owner("BridgeIsolation", "fpbr") } },
   {
     kind: "PortPublish",
     provider: portPublishProvider,
-    news: { name: "fweb", hostPort: 18080, address: "172.31.9.10", port: 5000, bridge: "fpbr" },
+    news: { name: "fweb", owner: owner("PortPublish", "fweb"), hostPort: 18080, address: "172.31.9.10", port: 5000, bridge: "fpbr" },
   },
   { kind: "Process", provider: processProvider, news: { name: "fproc", owner: owner("Process", "fproc"), netns: "fpre", command: PROCESS_ARGV } },
 ];
