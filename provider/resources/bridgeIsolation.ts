@@ -152,15 +152,18 @@ export const bridgeIsolationProvider: pulumi.dynamic.ResourceProvider = {
 
   /**
    * Pure. The bridge (it names the rules) and the host replace; isolated, icc, allowFrom and
-   * the owner (0.1's state taken over, or an alias: a re-tag) change in place. Missing rules, or bridge-nf-call-iptables off under icc=false, are drift
-   * that an update repairs. A replacement is created before the old one is deleted: its
-   * rules carry another tag, and the fence never lapses.
+   * the owner (0.1's state taken over, or an alias: a re-tag) change in place. Missing rules,
+   * or bridge-nf-call-iptables off under icc=false, are drift that an update repairs. A new
+   * bridge is fenced before the old one's rules are deleted: its rules carry another tag, and
+   * the fence never lapses. Another host deletes first: it may be the same machine reached
+   * another way, where the new isolation would adopt the old rules (same owner, same tags) and
+   * the old one's delete would then take them.
    */
   async diff(_id, olds, news) {
     const d = diffFields(olds, news, { replace: ["bridge"], update: ["isolated", "icc", "allowFrom", "owner"] });
     const [o, n] = [olds as BridgeIsolationOutputs, news as BridgeIsolationInputs];
     const drifted = (o.missingRules ?? []).length > 0 || (n.icc === false && o.bridgeNfCallIptables !== undefined && o.bridgeNfCallIptables !== "1");
-    return { ...d, changes: d.changes || drifted, deleteBeforeReplace: false };
+    return { ...d, changes: d.changes || drifted, deleteBeforeReplace: d.replaces!.includes("connection") };
   },
 
   /**

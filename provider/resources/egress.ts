@@ -134,16 +134,18 @@ export const egressProvider: pulumi.dynamic.ResourceProvider = {
    * A rule deleted by hand, or forwarding turned off while declared on, is drift: an in-place
    * update puts it back.
    *
-   * A replacement is created before the old Egress is deleted: its rule carries another
-   * tag (or lives on another host), so both coexist for a moment, and NAT and forwarding
-   * never lapse (deleting first could let the old one, as the last Egress out, turn
-   * forwarding off). The owner's record stays while either has a rule.
+   * A new name is created before the old Egress is deleted: its rule carries another tag, so
+   * both coexist for a moment, and NAT and forwarding never lapse (deleting first could let
+   * the old one, as the last Egress out, turn forwarding off); the owner's record stays while
+   * either has a rule. Another host deletes first: it may be the same machine reached another
+   * way, where the new Egress would adopt the old rule (same owner, same tag) and the old
+   * one's delete would then take it.
    */
   async diff(_id, olds, news) {
     const d = diffFields(olds, news, { replace: ["name"], update: ["bridge", "subnet", "outInterface", "ipForward", "owner"] });
     const [o, n] = [olds as EgressOutputs, news as EgressInputs];
     const drifted = (o.missingRules ?? []).length > 0 || (n.ipForward === true && o.ipForwardOn === false);
-    return { ...d, changes: d.changes || drifted, deleteBeforeReplace: false };
+    return { ...d, changes: d.changes || drifted, deleteBeforeReplace: d.replaces!.includes("connection") };
   },
 
   /**

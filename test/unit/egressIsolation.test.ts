@@ -148,8 +148,9 @@ describe("Egress check and diff", () => {
       expect(await egressProvider.diff!("lab", olds, { ...news, ...change })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
     }
   });
-  it("a new name replaces, the new one created first", async () => {
+  it("a new name replaces, the new one created first; another host deletes first (it may be this machine reached another way)", async () => {
     expect(await egressProvider.diff!("lab", olds, { ...news, name: "lab2" })).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+    expect(await egressProvider.diff!("lab", olds, { ...news, connection: { kind: "sandbox", name: "lab2" } })).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
   });
   it("the owner changes in place: 0.1's state (no owner) is re-tagged by its stack's update; check keeps a URN and refuses anything else", async () => {
     expect(await egressProvider.diff!("lab", olds, { ...news, owner: EGRESS_URN })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
@@ -196,6 +197,7 @@ describe("BridgeIsolation check and diff", () => {
       expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, ...change })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
     }
     expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, bridge: "br-c" })).toEqual({ changes: true, replaces: ["bridge"], deleteBeforeReplace: false });
+    expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, connection: { kind: "ssh", host: "lab" } })).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
     expect(await bridgeIsolationProvider.diff!("br-a", olds, { ...news, owner: ISOLATION_URN })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
   it("missing rules, or bridge-nf-call-iptables off under icc=false, are drift", async () => {
