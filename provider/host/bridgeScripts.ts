@@ -85,6 +85,11 @@ export function bridgeUpdateScript(from: BridgeSpec, to: BridgeSpec): string {
   return script(lines);
 }
 
+/** Forget the owner's record unless another link still carries the owner's tag. */
+function forgetUnlessTagged(owner: Owner | undefined): string[] {
+  return owner ? [`ip -j link show 2>/dev/null | grep -qF '"ifalias":"${ownerTag(KIND, owner)}"' || ${forgetOwnerLines(owner).join("; ")}`] : [];
+}
+
 /** What is there: "gone" when NAME is missing or not this owner's. */
 export function bridgeReadScript(name: string, owner: Owner | undefined): string {
   return script([`if ! ${ours(name, owner)}; then ${mark("gone")}; exit 0; fi`, ...readBack(name)]);
@@ -96,8 +101,9 @@ export function bridgeReadScript(name: string, owner: Owner | undefined): string
  */
 export function bridgeDeleteScript(name: string, owner: Owner | undefined): string {
   return script([
-    `if ${ours(name, owner)}; then ip link del dev ${name}; ${[...forgetOwnerLines(owner), mark("deleted")].join("; ")}`,
+    // The record goes with the owner's last bridge: a replacement made beside the old one has the same owner.
+    `if ${ours(name, owner)}; then ip link del dev ${name}; ${[...forgetUnlessTagged(owner), mark("deleted")].join("; ")}`,
     `elif ip link show dev ${name} >/dev/null 2>&1; then ${mark("foreign")}; ip -j link show dev ${name}; ${aliasOwnerLines(`ip -j link show dev ${name}`).join("; ")}`,
-    `else ${[...forgetOwnerLines(owner), ":"].join("; ")}; fi`,
+    `else ${[...forgetUnlessTagged(owner), ":"].join("; ")}; fi`,
   ]);
 }

@@ -126,8 +126,9 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
     // The MAC counts only when declared: the recorded one is the kernel's (or the derived default).
     const declared = news.mac === undefined ? { ...news, mac: olds.mac } : news;
-    // A renamed bridge is a new link beside the old one: created first, the old deleted after.
-    return diffFields(olds, declared, { replace: ["name"], update: ["address", "mtu", "up", "owner", "mac"], collides: collidesUnlessRenamed("name") });
+    // A renamed bridge with a new address is a new link beside the old one: created first, the
+    // old deleted after. Keeping its address, the two would hold one subnet: delete first.
+    return diffFields(olds, declared, { replace: ["name"], update: ["address", "mtu", "up", "owner", "mac"], collides: collidesUnlessRenamed(["name"], ["address"]) });
   },
 
   /**

@@ -79,13 +79,13 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
  * A replacement creates the new object before deleting the old one (Pulumi's default), so a
  * failed create leaves the old one serving, unless `collides` says the two cannot exist at once
  * (the same kernel name on the same host: a veth whose name stays while its namespace changes):
- * then it deletes first. `collides` gets the replaced fields; without it every replacement
- * deletes first, and so does every change of connection.
+ * then it deletes first. `collides` gets the replaced fields and both sets of inputs; without it
+ * every replacement deletes first, and so does every change of connection.
  */
 export function diffFields(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
-  fields: { replace: string[]; update: string[]; collides?: (replaced: string[]) => boolean },
+  fields: { replace: string[]; update: string[]; collides?: (replaced: string[], olds: Record<string, unknown>, news: Record<string, unknown>) => boolean },
 ): pulumi.dynamic.DiffResult {
   const replaces = fields.replace.filter((f) => !same(olds[f], news[f]));
   const updates = fields.update.filter((f) => !same(olds[f], news[f]));
@@ -96,7 +96,7 @@ export function diffFields(
   // Another connection may still be the same machine (another user, a name instead of an
   // address): the new object could be this very one, adopted, and then deleted with the old. So a
   // change of connection deletes first.
-  const collides = replaces.length > 0 && (replaces.includes("connection") || (fields.collides ? fields.collides(replaces) : true));
+  const collides = replaces.length > 0 && (replaces.includes("connection") || (fields.collides ? fields.collides(replaces, olds, news) : true));
   return {
     changes: replaces.length + updates.length > 0,
     replaces,
@@ -104,11 +104,15 @@ export function diffFields(
   };
 }
 
-/** For resources whose kernel name is one of the replaced fields: a new name never collides with the old. */
+/**
+ * For resources whose kernel name is one of the replaced fields: a new name does not collide
+ * with the old, unless one of `sameFields` stays the same (a bridge renamed but keeping its
+ * address: two bridges with one subnet would split the lab's traffic between them).
+ */
 export const collidesUnlessRenamed =
-  (...nameFields: string[]) =>
-  (replaced: string[]): boolean =>
-    !nameFields.some((f) => replaced.includes(f));
+  (nameFields: string[], sameFields: string[] = []) =>
+  (replaced: string[], olds: Record<string, unknown>, news: Record<string, unknown>): boolean =>
+    !nameFields.some((f) => replaced.includes(f)) || sameFields.some((f) => news[f] !== undefined && same(olds[f], news[f]));
 
 /** Open the host's transport, run `fn`, release it (pooled SSH connections stay for others). */
 export async function onHost<T>(c: HostConnection, fn: (t: Transport) => Promise<T>): Promise<T> {

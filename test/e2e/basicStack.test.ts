@@ -64,7 +64,10 @@ describe("stack basic through the test engine and the real plugin", () => {
     expect(await netnsList()).toMatch(/^netns0/);
     expect(s.outputs.bridge).toMatchObject({ name: "br0", ifindex: br.ifindex, mac: br.address, subnet: "172.18.0.0/16", mtu: 1500 });
     expect(s.outputs.netns).toMatchObject({ name: "netns0", path: "/run/netns/netns0" });
-    expect(remoteCalls()).toHaveLength(2); // one round trip per create
+    // One round trip per create, after the one check of the host that precedes a run's first change.
+    const calls = remoteCalls().map((l) => JSON.parse(l).script as string);
+    expect(calls).toHaveLength(3);
+    expect(calls[0]).toBe("echo '@@bridgelab about'");
   });
 
   it("a second up changes nothing and makes no remote call", async () => {
@@ -89,7 +92,7 @@ describe("stack basic through the test engine and the real plugin", () => {
     const after = await link("br0");
     expect(after.mtu).toBe(1400);
     expect(after.ifindex).toBe(before.ifindex);
-    expect(remoteCalls()).toHaveLength(1);
+    expect(remoteCalls()).toHaveLength(2); // the run's check of the host, then the update
   });
 
   it("refresh notices drift made by hand; the next up puts it back", async () => {
@@ -110,9 +113,9 @@ describe("stack basic through the test engine and the real plugin", () => {
     expect(await netnsList()).toMatch(/^netns0/);
   });
 
-  it("renaming the bridge replaces it: the new one made first, the old one deleted after (a new name collides with nothing)", async () => {
+  it("renaming the bridge with a new address replaces it: the new one made first, the old one deleted after", async () => {
     remoteCalls();
-    const s = ok(await engine("up", { mtu: "1400", bridgeName: "br1" }));
+    const s = ok(await engine("up", { mtu: "1400", bridgeName: "br1", bridgeAddress: "172.19.0.1/16" }));
     expect(ops(s)).toEqual({ netns: "same", bridge: "replace" });
     expect(await link("br0")).toBeUndefined();
     expect(await link("br1")).toMatchObject({ kind: "bridge", mtu: 1400 });
@@ -128,18 +131,33 @@ describe("stack basic through the test engine and the real plugin", () => {
     // A link named br2 that is not a bridge: the new bridge cannot be made, and br1 stays.
     await box.sh("ip link add br2 type veth peer name br2p");
     const before = await link("br1");
-    const s = await engine("up", { mtu: "1400", bridgeName: "br2" });
+    const s = await engine("up", { mtu: "1400", bridgeName: "br2", bridgeAddress: "172.20.0.1/16" });
     expect(s.ok).toBe(false);
     expect(s.error).toContain('"br2" already exists but is not a bridge');
     expect(await link("br1")).toMatchObject({ ifindex: before.ifindex, mtu: 1400 });
+    // Its owner record is the new bridge's too (one owner): still there.
+    expect((await box.sh("cat /run/bridgelab/owners/*")).trim()).toMatch(/::bridge$/m);
     await box.sh("ip link del br2");
-    expect(ops(ok(await engine("up", { mtu: "1400", bridgeName: "br1" })))).toEqual({ netns: "same", bridge: "same" });
+    expect(ops(ok(await engine("up", { mtu: "1400", bridgeName: "br1", bridgeAddress: "172.19.0.1/16" })))).toEqual({ netns: "same", bridge: "same" });
+  });
+
+  it("renaming the bridge but keeping its address deletes the old one first (two bridges cannot hold one subnet)", async () => {
+    remoteCalls();
+    const s = ok(await engine("up", { mtu: "1400", bridgeName: "br3", bridgeAddress: "172.19.0.1/16" }));
+    expect(ops(s)).toEqual({ netns: "same", bridge: "replace" });
+    expect(await link("br1")).toBeUndefined();
+    const calls = remoteCalls().map((l) => JSON.parse(l).script as string);
+    const deleted = calls.findIndex((c) => c.includes("ip -j link show dev br1") && c.includes("ip link del dev br1"));
+    const created = calls.findIndex((c) => c.startsWith("if ip link show dev br3"));
+    expect(deleted).toBeGreaterThanOrEqual(0);
+    expect(created).toBeGreaterThan(deleted);
   });
 
   it("destroy leaves nothing behind", async () => {
-    const s = ok(await engine("destroy", { bridgeName: "br1" }));
+    const s = ok(await engine("destroy", { bridgeName: "br3", bridgeAddress: "172.19.0.1/16" }));
     expect(ops(s)).toEqual({ netns: "delete", bridge: "delete" });
-    expect(await link("br1")).toBeUndefined();
+    expect(await link("br3")).toBeUndefined();
+    expect((await box.sh("ls /run/bridgelab/owners/ 2>/dev/null || true")).trim()).toBe("");
     expect(await netnsList()).toBe("");
     const links = parseIpLinkJson(await box.sh("ip -j link")).map((l) => l.ifname).sort();
     expect(links).toEqual(["eth0", "lo"]);

@@ -16,14 +16,16 @@ describe("diffFields", () => {
     expect(diffFields(base, { ...base, name: "br1" }, fields)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
   });
   it("a new kernel name beside the old one: created first, the old deleted after (a failed create leaves the old one)", () => {
-    const renamable = { ...fields, collides: collidesUnlessRenamed("name") };
-    expect(diffFields(base, { ...base, name: "br1" }, renamable)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
-    const veth = { replace: ["name", "netns"], update: [], collides: collidesUnlessRenamed("name") };
+    const renamable = { ...fields, collides: collidesUnlessRenamed(["name"], ["address"]) };
+    expect(diffFields(base, { ...base, name: "br1", address: "172.19.0.1/16" }, renamable)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: false });
+    // Renamed but with the same address: two bridges with one subnet cannot stand side by side.
+    expect(diffFields(base, { ...base, name: "br1" }, renamable)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
+    const veth = { replace: ["name", "netns"], update: [], collides: collidesUnlessRenamed(["name"]) };
     expect(diffFields({ ...base, netns: "a" }, { ...base, netns: "b" }, veth)).toEqual({ changes: true, replaces: ["netns"], deleteBeforeReplace: true });
     expect(diffFields({ ...base, netns: "a" }, { ...base, name: "v1", netns: "b" }, veth)).toEqual({ changes: true, replaces: ["name", "netns"], deleteBeforeReplace: false });
   });
   it("another connection → replace, deleting first (it may be the same machine under another user or name); new credentials for the same host → update", () => {
-    const other = diffFields(base, { ...base, connection: { kind: "sandbox", name: "other" } }, { ...fields, collides: collidesUnlessRenamed("name") });
+    const other = diffFields(base, { ...base, connection: { kind: "sandbox", name: "other" } }, { ...fields, collides: collidesUnlessRenamed(["name"]) });
     expect(other).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
     const ssh = { kind: "ssh", host: "10.0.0.5", user: "root", privateKey: "k1" };
     const d = diffFields({ ...base, connection: ssh }, { ...base, connection: { ...ssh, privateKey: "k2" } }, fields);
