@@ -8,7 +8,12 @@ import type { EngineSummary, ResourceSummary } from "../engine/types";
  *   Resources:
  *     + create   bridgelab:NetNamespace  netns0
  *     ~ update   bridgelab:Bridge        br0     [mtu]
+ *     -+ replace  bridgelab:VethPair      veth0   [namespace]  (deletes first)
  *     5 unchanged
+ *
+ * A replacement is made before the old object goes ("+-"), unless the provider or the
+ * deleteBeforeReplace option says the two cannot exist at once: then "-+" and "(deletes first)",
+ * the gap users should know about before they say yes.
  *   Outputs:
  *     url: "http://198.51.100.2:5000"
  */
@@ -45,7 +50,10 @@ function section(heading: string, resources: ResourceSummary[], op: EngineSummar
     const op = r.op === "refresh" ? "drift" : r.op;
     const changes = r.changes && r.changes.length > 0 ? `  [${r.changes.join(", ")}]` : "";
     const failed = r.error ? "  FAILED" : "";
-    lines.push(`  ${(marks[r.op] ?? "?").padEnd(2)} ${op.padEnd(8)} ${shortType(r.type).padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}${changes}${failed}`.trimEnd());
+    const first = r.deleteFirst && (r.op === "replace" || r.op === "delete");
+    const mark = first && r.op === "replace" ? "-+" : (marks[r.op] ?? "?");
+    const gap = first ? (r.op === "replace" ? "  (deletes first)" : "  (deleted first, to be replaced)") : "";
+    lines.push(`  ${mark.padEnd(2)} ${op.padEnd(8)} ${shortType(r.type).padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}${changes}${gap}${failed}`.trimEnd());
   }
   if (rest.length > 0) lines.push(`  ${rest.length} ${op === "refresh" ? "as recorded" : "unchanged"}`);
   if (resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length === 0) lines.push("  (none)");

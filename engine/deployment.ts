@@ -346,6 +346,7 @@ export class Deployment implements MonitorHandler {
       if (this.preview) return { id: "", outputs: inputs };
       return this.create(goal, inputs, entry, old);
     }
+    entry.deleteFirst = true;
     await this.replaceDependents(old);
     if (this.preview) return { id: "", outputs: inputs };
     await deleteResource(this.ctx, old, entry);
@@ -434,6 +435,7 @@ export class Deployment implements MonitorHandler {
     for (const d of toReplace.reverse()) {
       d.entry.op = "delete";
       d.entry.changes = d.keys;
+      d.entry.deleteFirst = true;
       this.deletedDependents.set(d.r.urn, { old: d.r, keys: d.keys });
       if (this.preview) continue;
       try {

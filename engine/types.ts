@@ -51,6 +51,12 @@ export interface ResourceSummary {
   changes?: string[];
   /** gRPC methods called on the dynamic-provider plugin for this resource, in order. */
   providerCalls: string[];
+  /**
+   * A replacement (or a dependent's delete ahead of one) that deletes the old object before the
+   * new one exists: the provider's Diff or the deleteBeforeReplace option asked for it. Set in a
+   * preview too, so users see which replacements leave a gap.
+   */
+  deleteFirst?: boolean;
   /** Set when this resource's step failed. */
   error?: string;
 }

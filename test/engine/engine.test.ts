@@ -522,6 +522,8 @@ describe("delete-before-replace replaces the dependents that would be replaced, 
     expect(byName(s, "depdep")).toMatchObject({ op: "replace", changes: ["kind"], providerCalls: ["Diff", "Check"] });
     expect(byName(s, "reader").providerCalls).toEqual(["Diff", "Check", "Diff"]);
     expect(byName(s, "after")).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
+    // The preview says which replacements leave a gap: base and the dependents deleted ahead of it.
+    expect(chain.map((n) => !!byName(s, n).deleteFirst)).toEqual([true, true, true, false, false]);
     expect(fs.readFileSync(sb.state, "utf8")).toBe(stateBefore);
     expect(providerLog(sb)).toEqual(logBefore);
   });
@@ -558,6 +560,7 @@ describe("delete-before-replace replaces the dependents that would be replaced, 
     const s = await run(sb, "up", { ...cfg, dbrBaseName: "base2.txt", dbrBaseFixed: "false" });
     expectOk(s);
     expect(byName(s, "base")).toMatchObject({ op: "replace", changes: ["fixedName", "name"], providerCalls: ["Check", "Diff", "Create", "Delete"] });
+    expect(byName(s, "base").deleteFirst).toBeUndefined();
     for (const n of ["dep", "depdep", "reader", "after"]) expect(byName(s, n)).toMatchObject({ op: "same", providerCalls: ["Check", "Diff"] });
     expect(providerLog(sb).slice(before)).toEqual(["create base2.txt", "delete base.txt"]);
   });

@@ -54,6 +54,31 @@ describe("the engine's report", () => {
     expect(formatSummary(failed)).toBe("Previewed:\n  (none)\nerror: the preview failed, so nothing was changed:\nError: my program is broken\n");
   });
 
+  it("a preview marks the replacements that delete the old object first (and the dependents deleted ahead of them) apart from those made first", () => {
+    const veth = "pulumi-nodejs:dynamic/bridgelab:VethPair";
+    const s: EngineSummary = {
+      op: "preview",
+      ok: true,
+      resources: [
+        stack,
+        r("br1", br, "replace", { changes: ["address", "name"] }),
+        r("veth0", veth, "replace", { changes: ["namespace"], deleteFirst: true }),
+        r("proc0", "pulumi-nodejs:dynamic/bridgelab:Process", "delete", { changes: ["namespace"], deleteFirst: true }),
+      ],
+      outputs: {},
+      logs: [],
+    };
+    expect(formatSummary(s)).toBe(
+      [
+        "Previewed:",
+        "  +- replace  bridgelab:Bridge    br1    [address, name]",
+        "  -+ replace  bridgelab:VethPair  veth0  [namespace]  (deletes first)",
+        "  -  delete   bridgelab:Process   proc0  [namespace]  (deleted first, to be replaced)",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("keeps stack frames for BRIDGELAB_DEBUG, and never colour codes", () => {
     const text = "\u001b[31mError: x\u001b[39m\n    at f (/p/a.js:1:1)";
     expect(readableError(text, false)).toBe("Error: x");
