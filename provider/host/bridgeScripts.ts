@@ -1,4 +1,4 @@
-import { Owner, aliasOwnerLines, forgetOwnerLines, ownerTag, recordOwnerLines } from "./owner";
+import { Owner, aliasOwnerLines, foreignPortLines, forgetOwnerLines, ownerTag, recordOwnerLines } from "./owner";
 import { sectionMarker as mark } from "./sections";
 import { EXIT_EXISTS, Line, armUndo, disarm, holdSignals, script } from "./script";
 
@@ -100,9 +100,13 @@ export function bridgeReadScript(name: string, owner: Owner | undefined): string
  * left alone and reported under "foreign" (its alias, and its owner's record under "owner").
  */
 export function bridgeDeleteScript(name: string, owner: Owner | undefined): string {
+  // Another stack's veths on it (a lab joined this bridge by name): keep it, as `docker network rm`
+  // refuses a network with active endpoints; deleting it would cut that lab off without a word.
+  const busy = owner ? [`busy=$(${foreignPortLines(name, owner).join("; ")})`, `if [ -n "$busy" ]; then ${mark("busy")}; printf '%s\\n' "$busy"; exit 0; fi`] : [];
   return script([
+    `if ${ours(name, owner)}; then :; ${busy.join("; ")}`,
     // The record goes with the owner's last bridge: a replacement made beside the old one has the same owner.
-    `if ${ours(name, owner)}; then ip link del dev ${name}; ${[...forgetUnlessTagged(owner), mark("deleted")].join("; ")}`,
+    `ip link del dev ${name}; ${[...forgetUnlessTagged(owner), mark("deleted")].join("; ")}`,
     `elif ip link show dev ${name} >/dev/null 2>&1; then ${mark("foreign")}; ip -j link show dev ${name}; ${aliasOwnerLines(`ip -j link show dev ${name}`).join("; ")}`,
     `else ${[...forgetUnlessTagged(owner), ":"].join("; ")}; fi`,
   ]);

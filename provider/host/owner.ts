@@ -94,6 +94,25 @@ export function recordOwnerLines(owner: Owner | undefined): string[] {
   return [`mkdir -p ${OWNERS_DIR} && printf '%s\\n' ${shQuote(owner.urn)} >${file}.tmp.$$ && mv -f ${file}.tmp.$$ ${file}`];
 }
 
+/** `urn:pulumi:STACK::PROJECT::`: what every URN of the owner's stack starts with. */
+export function stackOf(owner: Owner): string {
+  const m = /^urn:pulumi:[^:]*::[^:]*::/.exec(owner.urn);
+  return m ? m[0] : owner.urn;
+}
+
+/**
+ * Shell lines printing, one per line, `PORT URN` for each port of bridge NAME whose owner (from
+ * its alias and the owner's record) belongs to a stack other than `owner`'s. Read from sysfs, no
+ * text parsing:
+ *
+ *   for p in $(ls /sys/class/net/br0/brif); do cat /sys/class/net/$p/ifalias; done
+ */
+export function foreignPortLines(bridge: string, owner: Owner): string[] {
+  return [
+    `for p in $(ls /sys/class/net/${bridge}/brif 2>/dev/null); do a=$(cat /sys/class/net/$p/ifalias 2>/dev/null || true); case "$a" in ${TAG_PREFIX_V2}*) r=$(cat ${OWNERS_DIR}/"\${a##*:}" 2>/dev/null) || continue; case "$r" in ${shQuote(stackOf(owner))}*) ;; *) printf '%s %s\\n' "$p" "$r" ;; esac ;; esac; done`,
+  ];
+}
+
 /** Shell line that forgets the owner record after a delete removed the last object it owned. */
 export function forgetOwnerLines(owner: Owner | undefined): string[] {
   return owner ? [`rm -f ${OWNERS_DIR}/${owner.id}`] : [];
@@ -160,4 +179,21 @@ export function notOwnUpdateMessage(subject: string, found: "gone" | { tag: stri
   const advice = "refresh the stack (`pulumi refresh`, or `up --refresh`) so that its state shows what is there";
   if (found === "gone") return `${subject} is gone (deleted by hand, or the host restarted), so it cannot be updated in place; ${advice}, and the next up creates it again`;
   return `${subject} is not this resource's, so the update leaves it as it is: it ${ownerPhrase(found.tag, found.record)}; ${advice}`;
+}
+
+/**
+ * Why a bridge stays: other stacks' veths are on it ("PORT URN" lines).
+ *   bridge "br0" on sandbox:lab still has ports of other stacks: "cv0" of resource "veth0" (…) of
+ *   stack "test", project "lab"; destroy those first, then this (as `docker network rm` refuses a
+ *   network with active endpoints)
+ */
+export function busyBridgeMessage(subject: string, lines: string): string {
+  const ports = lines
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [port, ...urn] = l.split(" ");
+      return `"${port}" of ${describeOwnerUrn(urn.join(" "))}`;
+    });
+  return `${subject} still has ports of other stacks: ${ports.join("; ")}; destroy those first, then this (as \`docker network rm\` refuses a network with active endpoints), so it is left in place`;
 }

@@ -4,7 +4,7 @@ import { BridgeSpec, bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, b
 import { globalCidrs, isAdminUp, parseIpAddrJson, parseIpLinkJson } from "../host/ipJson";
 import { EXIT_EXISTS } from "../host/script";
 import { splitSections } from "../host/sections";
-import { foreignOwnerMessage, ownerPhrase, ownerTag } from "../host/owner";
+import { busyBridgeMessage, foreignOwnerMessage, ownerPhrase, ownerTag } from "../host/owner";
 import { checkIfname, checkInterfaceCidr, checkMtu, normalizeCidr, subnetOf } from "../host/validate";
 import { checkMac, macFromIPv4, normalizeMac } from "../host/mac";
 import { createHash } from "node:crypto";
@@ -185,6 +185,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     await onHost(props.connection, async (t) => {
       const r = await runChecked(t, bridgeDeleteScript(props.name, ownerOfProps(props)), describe(props.name));
       const s = splitSections(r.stdout);
+      if ("busy" in s) throw new Error(busyBridgeMessage(`${describe(props.name)} on ${t.label}`, s.busy ?? ""));
       if ("foreign" in s) {
         const link = parseIpLinkJson(s.foreign ?? "")[0];
         console.error(`${describe(props.name)} on ${t.label} is not this resource's, so it is left in place: it ${ownerPhrase(link?.ifalias, s.owner)}`);

@@ -160,6 +160,26 @@ describe("Bridge on a sandbox host", () => {
       expect(await link("bro2")).toBeUndefined();
     });
 
+    it("a bridge with another stack's veths on it stays, naming them (Docker's 'active endpoints'); its own stack's ports do not hold it", async () => {
+      const { outs } = await bridgeProvider.create(await checked({ name: "bro4", owner: dev, address: "172.23.0.1/16" }));
+      // Two ports made as VethPair would tag them: one of another stack (test), one of this stack (dev).
+      const theirVeth = "urn:pulumi:test::lab::pulumi-nodejs:dynamic/bridgelab:VethPair::veth0";
+      const ourVeth = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/bridgelab:VethPair::veth9";
+      const port = (ifname: string, id: string, urn: string) =>
+        `ip link add ${ifname} type veth peer name ${ifname}p && ip link set ${ifname} master bro4 && ip link set dev ${ifname} alias bridgelab:v2:veth:${id} && printf '%s\\n' '${urn}' >/run/bridgelab/owners/${id}`;
+      await box.sh(`${port("tv4", "0000aaaa", theirVeth)} && ${port("dv4", "0000bbbb", ourVeth)}`);
+      await expect(bridgeProvider.delete!("bro4", outs)).rejects.toThrow(
+        `bridge "bro4" on sandbox:${box.name} still has ports of other stacks: "tv4" of resource "veth0" (pulumi-nodejs:dynamic/bridgelab:VethPair) of stack "test", project "lab"; destroy those first, then this (as \`docker network rm\` refuses a network with active endpoints), so it is left in place`,
+      );
+      expect(await link("bro4")).toMatchObject({ ifindex: outs.ifindex });
+      expect((await link("tv4")).master).toBe("bro4");
+      await box.sh("ip link del tv4 && rm /run/bridgelab/owners/0000aaaa");
+      await bridgeProvider.delete!("bro4", outs);
+      expect(await link("bro4")).toBeUndefined();
+      await box.sh("ip link del dv4 && rm /run/bridgelab/owners/0000bbbb");
+      expect(await owners()).toEqual([]);
+    });
+
     it("a bridge of bridgelab 0.1 is refused to a new owner, and taken over (re-tagged) by the update of the stack that made it", async () => {
       // 0.1's create: no owner in the inputs, the v1 tag on the link.
       const old = await bridgeProvider.create(await checked({ name: "bro3" }));
