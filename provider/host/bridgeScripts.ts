@@ -111,3 +111,11 @@ export function bridgeDeleteScript(name: string, owner: Owner | undefined): stri
     `else ${[...forgetUnlessTagged(owner), ":"].join("; ")}; fi`,
   ]);
 }
+
+/**
+ * The link NAME (if any) and its owner's record, read-only: what a new name would collide with.
+ *   ip -j -d link show dev br3; cat /run/bridgelab/owners/ID
+ */
+export function linkOwnerScript(name: string): string {
+  return script([mark("link"), `ip -j -d link show dev ${name} 2>/dev/null || echo '[]'`, ...aliasOwnerLines(`ip -j link show dev ${name}`)]);
+}

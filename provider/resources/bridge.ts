@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConnectionInput } from "./connectionInput";
-import { BridgeSpec, bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, bridgeUpdateScript } from "../host/bridgeScripts";
+import { BridgeSpec, bridgeCreateScript, bridgeDeleteScript, bridgeReadScript, bridgeUpdateScript, linkOwnerScript } from "../host/bridgeScripts";
 import { globalCidrs, isAdminUp, parseIpAddrJson, parseIpLinkJson } from "../host/ipJson";
 import { EXIT_EXISTS } from "../host/script";
 import { splitSections } from "../host/sections";
@@ -120,6 +120,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     if (news.address !== undefined) {
       inputs.address = problems.some((p) => p.property === "address") || isUnknown(news.address) ? news.address : normalizeCidr(news.address);
     }
+    if (problems.length === 0) problems.push(...(await renameFailures(_olds as Partial<BridgeInputs>, inputs)));
     return { inputs, failures: problems };
   },
 
@@ -193,6 +194,38 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 };
+
+/**
+ * A bridge renamed but keeping its address is replaced delete-first (diff): if the new name is
+ * another owner's link, the create after the delete would fail and leave the lab with no bridge.
+ * So Check (which preview runs too) looks at the new name on the host first, and refuses it:
+ *
+ *   ip -j link show dev br3     # exists, and its alias is not this owner's tag
+ *
+ * Only on such a rename, and only when the host answers: an unreachable host is the create's to report.
+ */
+async function renameFailures(olds: Partial<BridgeInputs>, news: BridgeInputs): Promise<pulumi.dynamic.CheckFailure[]> {
+  if (!olds?.name || olds.name === news.name || news.address === undefined || olds.address !== news.address) return [];
+  if (isUnknown(news.connection) || isUnknown(news.name) || JSON.stringify(olds.connection) !== JSON.stringify(news.connection)) return [];
+  let found: { tag?: string; record?: string } | undefined;
+  try {
+    found = await onHost(news.connection as HostConnection, async (t) => {
+      const sec = splitSections((await runChecked(t, linkOwnerScript(news.name), describe(news.name))).stdout);
+      const link = parseIpLinkJson(sec.link || "[]")[0];
+      if (!link || link.ifalias === ownerTag("bridge", ownerOfProps(news))) return undefined; // free, or ours (a retried replacement)
+      return { tag: link.ifalias, record: sec.owner };
+    });
+  } catch {
+    return [];
+  }
+  if (!found) return [];
+  return [
+    {
+      property: "name",
+      reason: `name "${news.name}" is taken on the host: the link of that name ${ownerPhrase(found.tag, found.record)}. The bridge keeps its address, so the old one "${olds.name}" would be deleted before the new one is made, and the lab would be left without a bridge: choose a free name`,
+    },
+  ];
+}
 
 export class Bridge extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;

@@ -180,6 +180,23 @@ describe("Bridge on a sandbox host", () => {
       expect(await owners()).toEqual([]);
     });
 
+    it("a rename keeping the address (deleted first) is refused by Check when the new name is another's link, before anything changes", async () => {
+      const olds = await checked({ name: "bro6", owner: dev, address: "172.24.0.1/16" });
+      await box.sh("ip link add taken6 type bridge && ip link set dev taken6 alias handmade");
+      const r = await bridgeProvider.check!(olds, { connection: box.connection, name: "taken6", owner: dev, address: "172.24.0.1/16" });
+      expect(r.failures).toEqual([
+        {
+          property: "name",
+          reason:
+            'name "taken6" is taken on the host: the link of that name is not managed by bridgelab (its tag is "handmade"). The bridge keeps its address, so the old one "bro6" would be deleted before the new one is made, and the lab would be left without a bridge: choose a free name',
+        },
+      ]);
+      // A free name, or a new address (made before the old one goes: a failed create keeps it), passes.
+      expect((await bridgeProvider.check!(olds, { connection: box.connection, name: "free6", owner: dev, address: "172.24.0.1/16" })).failures).toEqual([]);
+      expect((await bridgeProvider.check!(olds, { connection: box.connection, name: "taken6", owner: dev, address: "172.25.0.1/16" })).failures).toEqual([]);
+      await box.sh("ip link del taken6");
+    });
+
     it("a bridge of bridgelab 0.1 is refused to a new owner, and taken over (re-tagged) by the update of the stack that made it", async () => {
       // 0.1's create: no owner in the inputs, the v1 tag on the link.
       const old = await bridgeProvider.create(await checked({ name: "bro3" }));
