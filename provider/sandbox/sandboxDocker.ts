@@ -77,13 +77,20 @@ export function dockerMissing(): string | undefined {
  * All-or-nothing: a failure after the daemon started stops it again (and puts the host back)
  * before the error is thrown. Refuses a sandbox host where Docker already runs.
  */
-export async function startSandboxDocker(name: string, root = sandboxRoot(), opts: { readyTimeoutSec?: number } = {}): Promise<SandboxDocker> {
+export interface StartSandboxDockerOptions {
+  /** More dockerd flags, after bridgelab's: `["--userland-proxy=false"]`. @default [] */
+  daemonArgs?: string[];
+  /** How long to wait for the daemon to answer. @default 30 */
+  readyTimeoutSec?: number;
+}
+
+export async function startSandboxDocker(name: string, root = sandboxRoot(), opts: StartSandboxDockerOptions = {}): Promise<SandboxDocker> {
   if (!sandboxExists(name, root)) throw new Error(`sandbox host "${name}" does not exist; create it with \`bridgelab sandbox create ${name}\``);
   const missing = dockerMissing();
   if (missing) throw new DockerMissingError(missing);
   const t = new SandboxTransport(name, root);
   const context = `Docker in sandbox host "${name}"`;
-  const started = await t.run(dockerStartScript(name), { timeoutMs: 60_000 });
+  const started = await t.run(dockerStartScript(name, opts.daemonArgs), { timeoutMs: 60_000 });
   if (started.code === EXIT_DOCKER_MISSING) throw new DockerMissingError(started.stderr.trim());
   if (started.code !== 0) {
     // A refusal (already running) changed nothing; any other failure may have mounted cgroups.

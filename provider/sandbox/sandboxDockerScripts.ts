@@ -110,9 +110,10 @@ const mountCgroupsLines = [
  * (EXIT_DOCKER_MISSING, naming the package), and in the machine's own namespace. Remembers
  * what stop must put back — ip_forward, bridge-nf-call-iptables, FORWARD's policy, whether
  * docker0 existed, what was in /run — then mounts cgroups and starts the daemon detached (its
- * own session; output in $S/dockerd.log). Readiness is dockerReadyScript's business.
+ * own session; output in $S/dockerd.log), with DAEMON_ARGS after ours (`--userland-proxy=false`).
+ * Readiness is dockerReadyScript's business.
  */
-export function dockerStartScript(name: string): string {
+export function dockerStartScript(name: string, daemonArgs: readonly string[] = []): string {
   return script([
     "set -eu",
     ...notTheMachine,
@@ -133,7 +134,7 @@ export function dockerStartScript(name: string): string {
     `echo "$cg" >${S}/cgroup-parent`,
     ...mountCgroupsLines,
     `printf '{"deprecated-key-path": "%s"}\\n' ${S}/key.json >${S}/daemon.json`,
-    `setsid "$dockerd" --config-file ${S}/daemon.json --data-root ${S}/data --exec-root ${DOCKER_EXEC_ROOT} --pidfile ${DOCKER_PIDFILE} -H unix://${DOCKER_SOCKET} --storage-driver vfs --cgroup-parent "/$cg" </dev/null >>${S}/dockerd.log 2>&1 &`,
+    `setsid "$dockerd" --config-file ${S}/daemon.json --data-root ${S}/data --exec-root ${DOCKER_EXEC_ROOT} --pidfile ${DOCKER_PIDFILE} -H unix://${DOCKER_SOCKET} --storage-driver vfs --cgroup-parent "/$cg"${daemonArgs.length ? ` ${shJoin(daemonArgs)}` : ""} </dev/null >>${S}/dockerd.log 2>&1 &`,
     `echo $! >${S}/dockerd.pid`,
   ]);
 }

@@ -1,4 +1,4 @@
-import { dockerMissing, startSandboxDocker, stopSandboxDocker, type SandboxDocker } from "../../provider/sandbox/sandboxDocker";
+import { dockerMissing, startSandboxDocker, stopSandboxDocker, type SandboxDocker, type StartSandboxDockerOptions } from "../../provider/sandbox/sandboxDocker";
 import { dockerArgv } from "../../provider/sandbox/sandboxDockerScripts";
 import { shJoin } from "../../provider/host/quote";
 import { SandboxTransport } from "../../provider/transport/sandbox";
@@ -29,11 +29,11 @@ export function describeWithDocker(title: string, body: () => void): void {
 }
 
 /** A fresh sandbox host (unique name from PREFIX) with Docker started in it; `dispose` stops Docker and deletes the host. */
-export async function makeDockerSandbox(prefix: string): Promise<DockerBox> {
+export async function makeDockerSandbox(prefix: string, opts: StartSandboxDockerOptions = {}): Promise<DockerBox> {
   const box = await makeSandbox(prefix);
   let engine: SandboxDocker;
   try {
-    engine = await startSandboxDocker(box.name);
+    engine = await startSandboxDocker(box.name, undefined, opts);
   } catch (e) {
     await box.dispose();
     throw e;
