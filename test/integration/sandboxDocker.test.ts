@@ -14,13 +14,19 @@ import { DockerBox, describeWithDocker, dockerHostState, makeDockerSandbox } fro
  */
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) [ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
 const ls = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : ["(absent)"]);
-/** What Docker could leave on the machine itself. */
-const machineState = () => ({
+/**
+ * What Docker could leave on the machine itself: files where dockerd, containerd and the client
+ * keep theirs by default, and the cgroups of this test's sandbox hosts (only theirs: other
+ * runs on the machine may have Docker in sandbox hosts of their own at the same time).
+ */
+const machineState = (sandboxes: string[]) => ({
   etcDocker: ls("/etc/docker"),
   varLibDocker: ls("/var/lib/docker"),
   varLibContainerd: ls("/var/lib/containerd"),
   rootDocker: ls("/root/.docker"),
-  cgroups: fs.existsSync("/sys/fs/cgroup") ? fs.readdirSync("/sys/fs/cgroup").flatMap((h) => ls(`/sys/fs/cgroup/${h}`).filter((d) => d.startsWith("bridgelab-docker-")).map((d) => `${h}/${d}`)) : [],
+  cgroups: fs.existsSync("/sys/fs/cgroup")
+    ? fs.readdirSync("/sys/fs/cgroup").flatMap((h) => ls(`/sys/fs/cgroup/${h}`).filter((d) => sandboxes.some((n) => d.startsWith(`bridgelab-docker-${n}-`))).map((d) => `${h}/${d}`))
+    : [],
 });
 
 describeWithDocker("Docker inside a sandbox host", () => {
@@ -36,7 +42,7 @@ describeWithDocker("Docker inside a sandbox host", () => {
 
   it("starts, publishes a port as Docker does, and stop puts the sandbox host back as it was", async () => {
     const before = await dockerHostState(box);
-    const machine = machineState();
+    const machine = machineState([box.name]);
     const engine = await startSandboxDocker(box.name);
     expect(engine).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+/), image: DOCKER_IMAGE, client: "/usr/bin/docker" });
     expect(sandboxDockerStarted(box.name)).toBe(true);
@@ -50,25 +56,26 @@ describeWithDocker("Docker inside a sandbox host", () => {
     expect(await box.sh("iptables-save -t nat")).toMatch(/-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172\.17\.0\.2:80/);
     const pids = [Number(await box.sh("cat /run/docker.pid")), Number(await docker(`inspect -f '{{.State.Pid}}' ${id}`))];
     expect(pids.every(alive)).toBe(true);
-    expect(machineState().cgroups.length).toBeGreaterThan(0); // the container's, under our parent
+    expect(machineState([box.name]).cgroups.length).toBeGreaterThan(0); // the container's, under our parent
 
     expect(await stopSandboxDocker(box.name)).toBe(true);
     expect(await dockerHostState(box)).toEqual(before);
-    expect(machineState()).toEqual(machine);
+    expect(machineState([box.name])).toEqual(machine);
     expect(pids.filter(alive)).toEqual([]);
     expect(sandboxDockerStarted(box.name)).toBe(false);
     expect(await stopSandboxDocker(box.name)).toBe(false); // idempotent
   });
 
   it("deleting the sandbox host with Docker running takes its containers too", async () => {
-    const machine = machineState();
     docker = await makeDockerSandbox("dk-del");
+    const machine = { ...machineState([docker.name]), cgroups: [] };
     const id = await docker.dockerOk("run", "-d", DOCKER_IMAGE, "sleep", "600");
     const pid = Number(await docker.dockerOk("inspect", "-f", "{{.State.Pid}}", id));
     expect(alive(pid)).toBe(true);
-    expect(await deleteSandbox(docker.name)).toBe(true);
+    const name = docker.name;
+    expect(await deleteSandbox(name)).toBe(true);
     docker = undefined;
     expect(alive(pid)).toBe(false);
-    expect(machineState()).toEqual(machine);
+    expect(machineState([name])).toEqual(machine);
   });
 });

@@ -64,7 +64,8 @@ export async function makeDockerSandbox(prefix: string, opts: StartSandboxDocker
  * routes (`ip -j`), the iptables rules, non-built-in chains and policies other than ACCEPT
  * (`iptables-save`; the empty built-in tables Docker's first rule creates cannot be removed
  * with iptables-nft, and hold nothing), ip_forward and bridge-nf-call-iptables, every other
- * net sysctl (a checksum), the names in /run and the sandbox's mount points.
+ * net sysctl (a checksum), the names in /run and the sandbox's mount points (but the sandbox
+ * roots', /run/bridgelab/…: copies of the machine's, where other runs' sandbox hosts come and go).
  */
 export async function dockerHostState(box: Pick<DockerBox, "sh">): Promise<Record<string, string[]>> {
   const out = await box.sh(
@@ -76,7 +77,8 @@ export async function dockerHostState(box: Pick<DockerBox, "sh">): Promise<Recor
       "echo @sysctls; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-call-iptables",
       "sysctl -a 2>/dev/null | grep '^net\\.' | grep -v -E 'nf_conntrack_count|stat|random' | md5sum",
       "echo @run; ls -A /run",
-      "echo @mounts; awk '{ print $5 }' /proc/self/mountinfo",
+      // Not the sandbox roots' mounts (copies of the machine's, from when the sandbox host was made: other runs' sandbox hosts come and go there).
+      "echo @mounts; awk '$5 !~ /^\\/run\\/bridgelab\\// { print $5 }' /proc/self/mountinfo",
     ].join("\n"),
   );
   const s: Record<string, string[]> = {};
