@@ -17,6 +17,8 @@ export type { HostConnectionInput, LocalConnectionInput, SandboxConnectionInput,
 export { connectionFromConfig } from "./config/connectionFromConfig";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export type { SandboxInfo } from "./sandbox/sandboxHost";
+export { DockerMissingError, dockerMissing, sandboxDockerStarted, startSandboxDocker, stopSandboxDocker } from "./sandbox/sandboxDocker";
+export type { SandboxDocker, StartSandboxDockerOptions } from "./sandbox/sandboxDocker";
 export { helloServerCommand } from "./host/helloServer";
 export * from "./components";
 export * from "./host/dockerParsers";

@@ -11,7 +11,6 @@ import {
 } from "./iptablesSnapshot";
 import { OWNERS_DIR, Owner } from "./owner";
 import {
-  AWK_FIRST_FREE,
   AWK_HELD_BY_RULE,
   AWK_HELD_BY_SOCKET,
   AWK_RULE_PORTS,
@@ -24,12 +23,16 @@ import {
   PublishSpec,
   conntrackFlushLines,
   dnatRules,
+  dynamicRangeLines,
+  forgetCursorsLines,
+  nextFreeAwk,
   publishTag,
   readBack,
   scriptRules,
   selfVars,
   ssListen,
   withVariables,
+  writeCursorLine,
 } from "./portPublishScripts";
 import { shJoin, shQuote } from "./quote";
 import { removeRuleLine } from "./ruleSet";
@@ -119,9 +122,11 @@ function phase1(m: PublishSpec, i: number): string[] {
     );
   } else {
     out.push(
-      `  host_port=$({ ${dnats} | ${shJoin(["awk", "-v", `proto=${m.protocol}`, AWK_RULE_PORTS])}; printf '%s\\n' "$ss_${m.protocol}" | ${shJoin(["awk", AWK_SOCKET_PORTS])}; } | awk -v lo="$lo" -v hi="$hi" ${shJoin([AWK_FIRST_FREE])})`,
+      `  host_port=$({ ${dnats} | ${shJoin(["awk", "-v", `proto=${m.protocol}`, AWK_RULE_PORTS])}; printf '%s\\n' "$ss_${m.protocol}" | ${shJoin(["awk", AWK_SOCKET_PORTS])}; } | ${nextFreeAwk(m.protocol)})`,
       `  if [ -z "$host_port" ]; then`,
       ...fail(EXIT_EXHAUSTED, [mark("exhausted"), 'echo "$lo $hi"']).map((l) => `  ${l}`),
+      // The next dynamic port of the batch goes on from this one, as Docker's allocator would.
+      `  else last_${m.protocol}=$host_port; moved_${m.protocol}=1`,
       "  fi",
     );
   }
@@ -192,9 +197,9 @@ export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
     "set -u",
     ...hostLockLines(),
     ...snapshotLines(),
-    "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
+    ...dynamicRangeLines(["tcp", "udp"]),
     `ss_tcp=$(${ssListen("tcp")}); ss_udp=$(${ssListen("udp")})`,
-    "ok=''; add_filter=''; add_nat=''; pending=''",
+    "ok=''; add_filter=''; add_nat=''; pending=''; moved_tcp=''; moved_udp=''",
     ...specs.flatMap((m, i) => phase1(m, i)),
     'if [ -n "$ok" ]; then',
     "  set -e",
@@ -205,6 +210,8 @@ export function portPublishBatchCreateScript(specs: PublishSpec[]): string {
     ...restoreAddLines(all, ["filter", "nat"], (table) => [`printf '%s' "$add_${table}"`]).map((l) => `  ${l}`),
     "  trap - EXIT HUP INT TERM PIPE",
     "  set +e",
+    // The cursors, once the rules are in: the last dynamic port of each protocol handed out.
+    ...(["tcp", "udp"] as const).map((p) => `  [ -z "$moved_${p}" ] || ${writeCursorLine(p, `"$last_${p}"`)}`),
     `  ${RESNAPSHOT}`,
     "fi",
     ...specs.flatMap((m, i) => phase3(m, i)),
@@ -230,6 +237,7 @@ export function portPublishBatchDeleteScript(ms: PlacedMapping[]): string {
       ms.flatMap((m) => (m.owner ? [m.owner] : [])),
       tags,
     ),
+    ...forgetCursorsLines(tags),
     ...ms.flatMap((m, i) => [itemStart(i), ...conntrackFlushLines(m), mark("deleted"), itemExit(i, "0")]),
   ]);
 }

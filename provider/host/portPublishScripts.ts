@@ -55,10 +55,20 @@ import { sectionMarker as mark } from "./sections";
  * Host ports: a static port is refused when another mapping's DNAT (of any owner: another
  * stack's, bridgelab 0.1's) or a listening socket holds it (Docker's "Bind for 0.0.0.0:8080
  * failed: port is already allocated", the holder's tag and owner record printed so the
- * refusal can name it); port 0 takes the lowest free port of
- * /proc/sys/net/ipv4/ip_local_port_range that no DNAT of ours of any owner uses, as Docker
- * and the ECS agent allocate from the ephemeral range. Both happen inside the host-wide lock,
- * in the script that writes the rules, so concurrent mappings never get the same port.
+ * refusal can name it); port 0 takes the next free port of
+ * /proc/sys/net/ipv4/ip_local_port_range, as Docker and the ECS agent allocate from the
+ * ephemeral range, going round the range as Docker's port allocator does: the first port after
+ * the last one handed out for that protocol (kept in /run/bridgelab/ports/PROTO), back to the
+ * range's start after its end, skipping every port a DNAT of ours (of any owner) or a listening
+ * socket holds and every port of /proc/sys/net/ipv4/ip_local_reserved_ports. A port given back
+ * is so not handed out again at once (a client, a load balancer target or a conntrack entry
+ * still on its way to the old container does not reach the new one), and a fresh host, or one
+ * whose mappings are all gone (the last delete removes the cursors), starts at the range's
+ * start: the same lab gets the same ports. Both happen inside the host-wide lock, in the script
+ * that writes the rules, so concurrent mappings never get the same port.
+ *
+ * Docker 20.10 ignores ip_local_reserved_ports (a reserved port is handed out like any other);
+ * bridgelab honours it, as the kernel does for its own ephemeral ports.
  *
  * Two stacks of one program (same NAME, two owners) publish side by side on distinct ports;
  * each reads, updates and deletes only the rules carrying its own tag. State of bridgelab 0.1
@@ -186,8 +196,49 @@ export const AWK_HELD_BY_SOCKET = [
 export const AWK_RULE_PORTS = '/ -j DNAT / { p = ""; dp = ""; for (i = 1; i < NF; i++) { if ($i == "-p") p = $(i + 1); else if ($i == "--dport") dp = $(i + 1) } if (p == proto) print dp }';
 /** Ports of listening sockets. */
 export const AWK_SOCKET_PORTS = '{ n = split($4, parts, ":"); print parts[n] }';
-/** The lowest port from LO to HI not read on stdin. */
-export const AWK_FIRST_FREE = "{ used[$1] = 1 } END { for (p = lo; p <= hi; p++) if (!(p in used)) { print p; exit } }";
+/**
+ * The next port from LO to HI after LAST, going round (HI is followed by LO; a LAST outside the
+ * range starts at LO), that is neither read on stdin nor in RESERVED (ip_local_reserved_ports'
+ * text: "8080,32768-32800"). Docker's port allocator goes round the same way (`findPort`).
+ */
+export const AWK_NEXT_FREE = [
+  'BEGIN { n = split(reserved, r, ","); for (i = 1; i <= n; i++) { m = split(r[i], ab, "-"); a = ab[1] + 0; b = (m > 1 ? ab[2] : ab[1]) + 0; if (a < lo) a = lo; if (b > hi) b = hi; for (p = a; p <= b; p++) used[p] = 1 } }',
+  "{ used[$1] = 1 }",
+  "END { s = (last >= lo && last < hi) ? last + 1 : lo; for (i = 0; i <= hi - lo; i++) { p = s + i; if (p > hi) p -= hi - lo + 1; if (!(p in used)) { print p; exit } } }",
+].join("\n");
+
+/** Where the last dynamic port handed out for a protocol is kept (one number). */
+export const PORT_CURSOR_DIR = "/run/bridgelab/ports";
+
+/** The range, the reserved ports and (for PROTO) the cursor, into $lo, $hi, $reserved, $last_PROTO. */
+export function dynamicRangeLines(protocols: readonly Protocol[]): string[] {
+  return [
+    // Not `read lo hi < FILE`: dash reads a byte at a time, and a sysctl file gives EOF after the first.
+    "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
+    "reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true)",
+    ...protocols.map((p) => `last_${p}=$(cat ${PORT_CURSOR_DIR}/${p} 2>/dev/null || echo 0)`),
+  ];
+}
+
+/** `awk` choosing the next free port for PROTO, reading the taken ports on stdin. */
+export function nextFreeAwk(p: Protocol): string {
+  return `awk -v lo="$lo" -v hi="$hi" -v reserved="$reserved" -v last="$last_${p}" ${shJoin([AWK_NEXT_FREE])}`;
+}
+
+/** After the rules went in: PORT (a shell word) is the last port handed out for PROTO. */
+export function writeCursorLine(p: Protocol, port: string): string {
+  return `{ mkdir -p ${PORT_CURSOR_DIR} && echo ${port} >${PORT_CURSOR_DIR}/${p}; }`;
+}
+
+/**
+ * After a delete (from the snapshot taken before it): when no DNAT rule of ours is left, of
+ * any owner, the cursors go too — the host is back where it was, and the next lab starts at
+ * the range's start again.
+ */
+export function forgetCursorsLines(tags: readonly string[]): string[] {
+  const awk = '/^-A BRIDGELAB-DNAT / { k = 1; for (i = 1; i <= n; i++) if (index($0, "--comment \\"" t[i] "\\"")) k = 0; left += k } END { exit left > 0 }';
+  return [`if printf '%s\\n' "$save" | ${shJoin(["awk", "-v", `tags=${tags.join(" ")}`, `BEGIN { n = split(tags, t, " ") } ${awk}`])}; then rm -rf ${PORT_CURSOR_DIR}; fi`];
+}
 
 export const ssListen = (p: Protocol, withProcess = false) => `ss -Hln${p === "tcp" ? "t" : "u"}${withProcess ? "p" : ""} 2>/dev/null`;
 /** Our DNAT rules, from the snapshot taken at the top of the script. */
@@ -223,13 +274,12 @@ function allocatedGuardLines(m: PublishSpec, selves: string[]): string[] {
   ];
 }
 
-/** Set $host_port: the declared port (checked), or the lowest free one of ip_local_port_range. */
+/** Set $host_port: the declared port (checked), or the next free one of ip_local_port_range (AWK_NEXT_FREE). */
 function hostPortLines(m: PublishSpec, selves: string[]): string[] {
   if (m.hostPort !== 0) return [`host_port=${m.hostPort}`, ...allocatedGuardLines(m, selves)];
   return [
-    // Not `read lo hi < FILE`: dash reads a byte at a time, and a sysctl file gives EOF after the first.
-    "range=$(cat /proc/sys/net/ipv4/ip_local_port_range); lo=${range%%[!0-9]*}; hi=${range##*[!0-9]}",
-    `host_port=$({ ${dnatRules} | ${shJoin(["awk", "-v", `proto=${m.protocol}`, AWK_RULE_PORTS])}; ${ssListen(m.protocol)} | ${shJoin(["awk", AWK_SOCKET_PORTS])}; } | awk -v lo="$lo" -v hi="$hi" ${shJoin([AWK_FIRST_FREE])})`,
+    ...dynamicRangeLines([m.protocol]),
+    `host_port=$({ ${dnatRules} | ${shJoin(["awk", "-v", `proto=${m.protocol}`, AWK_RULE_PORTS])}; ${ssListen(m.protocol)} | ${shJoin(["awk", AWK_SOCKET_PORTS])}; } | ${nextFreeAwk(m.protocol)})`,
     `if [ -z "$host_port" ]; then ${mark("exhausted")}; echo "$lo $hi"; exit ${EXIT_EXHAUSTED}; fi`,
   ];
 }
@@ -321,6 +371,7 @@ export function portPublishCreateScript(m: PublishSpec): string {
       // One restore: the FORWARD accepts and MASQUERADEs first, the DNAT (the mapping goes live) last.
       ...restoreAddLines(rules, ["filter", "nat"]),
       disarm(),
+      ...(m.hostPort === 0 ? [writeCursorLine(m.protocol, '"$host_port"')] : []),
       mark("placed"),
       'echo "$host_port $subnet"',
       ...readBack(rules, tag),
@@ -379,6 +430,7 @@ export function portPublishUpdateScript(to: PublishSpec, from?: PlacedMapping): 
       ...recordOwnerLines(to.owner),
       ...restoreAddLines(rules, ["filter", "nat"], add, [`[ -z "$stale_filter" ] || printf '*filter%s\\nCOMMIT\\n' "$stale_filter"`]),
       disarm(),
+      ...(to.hostPort === 0 ? [writeCursorLine(to.protocol, '"$host_port"')] : []),
       ...(newOwner && from?.owner ? forgetOwnerLines(from.owner) : []),
       ...(moved ? conntrackFlushLines(from!) : []),
       mark("placed"),
@@ -401,7 +453,8 @@ export function portPublishReadScript(m: PlacedMapping): string {
  * Idempotent, under the host lock: remove every rule carrying the mapping's own tag (its six,
  * and copies an interrupted update or a hand edit left; never another owner's), our chains
  * and their jumps when no rule of any owner is left in them, the owner's record when no rule
- * of it is left, and the mapping's conntrack entries. One iptables-save, one
+ * of it is left, the dynamic-port cursors when no mapping of anyone is left, and the
+ * mapping's conntrack entries. One iptables-save, one
  * iptables-restore (each table's deletions are one atomic commit).
  */
 export function portPublishDeleteScript(m: PlacedMapping): string {
@@ -413,6 +466,7 @@ export function portPublishDeleteScript(m: PlacedMapping): string {
     // Every rule carrying the tag (the six, copies, hand-edited ones) and the chains left empty, in one restore.
     ...deleteTaggedLines(tag, [...CHAIN_KEYS].reverse()),
     ...forgetOwnersWithoutRulesLines(m.owner ? [m.owner] : [], [tag]),
+    ...forgetCursorsLines([tag]),
     ...conntrackFlushLines(m),
     mark("deleted"),
   ]);

@@ -46,7 +46,9 @@ import { claimStaticPort } from "./portClaims";
  * DROP. The rule layout is in portPublishScripts.ts.
  *
  * `hostPort: 0` takes a free port from the host's ip_local_port_range, as Docker and the ECS
- * agent do; the output `hostPort` holds it and keeps it across updates and refreshes. A
+ * agent do, in Docker's order (round the range, from after the last one handed out) and
+ * skipping ip_local_reserved_ports; the output `hostPort` holds it and keeps it across updates
+ * and refreshes. A
  * static port already published (by any stack) or listened on fails with Docker's message,
  * naming the holder: `Bind for 0.0.0.0:8080 failed: port is already allocated (port publish
  * "web" of stack "dev", project "lab" (urn:…) publishes tcp 0.0.0.0:8080 to 172.18.0.10:5000)`.
@@ -64,7 +66,7 @@ export interface PortPublishArgs {
   protocol?: pulumi.Input<Protocol>;
   /** The host address to publish on. @default "0.0.0.0" (every local address) */
   hostIp?: pulumi.Input<string>;
-  /** 1–65535, or 0 for a free port from the host's ip_local_port_range (the `hostPort` output). @default 0 */
+  /** 1–65535, or 0 for a free port from the host's ip_local_port_range, not reserved (ip_local_reserved_ports), the next after the last one handed out (the `hostPort` output). @default 0 */
   hostPort?: pulumi.Input<number>;
   /** The container's IPv4 address, e.g. "172.18.0.10". */
   address: pulumi.Input<string>;
@@ -171,7 +173,7 @@ function failure(t: Transport, r: ExecResult, i: PortPublishInputs, hostPort: nu
   if (r.code === EXIT_EXHAUSTED) {
     const [lo, hi] = (s.exhausted ?? "").split(/\s+/);
     return new Error(
-      `${what}: no free ${i.protocol} host port in ip_local_port_range ${lo}–${hi}: every one is published by bridgelab or has a listening socket; ` +
+      `${what}: no free ${i.protocol} host port in ip_local_port_range ${lo}–${hi}: every one is published by bridgelab, has a listening socket or is reserved (net.ipv4.ip_local_reserved_ports); ` +
         `widen net.ipv4.ip_local_port_range on the host or give a static hostPort`,
     );
   }

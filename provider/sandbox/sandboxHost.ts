@@ -3,8 +3,10 @@ import * as path from "node:path";
 import { LocalTransport } from "../transport/local";
 import { runChecked } from "../transport/types";
 import { shQuote as q } from "../host/quote";
-import { sandboxRoot, SandboxPaths, UPLINK, assertSandboxName, isSandboxName, sandboxPaths } from "./sandboxLayout";
+import { sandboxRoot, SandboxPaths, UPLINK, assertSandboxName, enterHostArgv, isSandboxName, sandboxPaths } from "./sandboxLayout";
 import { createSandboxScript, ensurePrivateRootScript, innerNetnsInodesScript } from "./sandboxScripts";
+import { DOCKER_MARKER_FILE, dockerStopScript } from "./sandboxDockerScripts";
+import { spawnScript } from "../transport/spawnScript";
 
 /**
  * Sandbox hosts: Linux "machines" made of namespaces on this machine. See sandboxLayout.ts
@@ -136,6 +138,11 @@ export async function deleteSandbox(name: string, root = sandboxRoot()): Promise
   assertSandboxName(name);
   const p = sandboxPaths(name, root);
   if (!fs.existsSync(p.dir)) return false;
+  // Docker started in it (sandboxDocker.ts): its containers live in namespaces of their own,
+  // out of reach of the kill below, so Docker is stopped first (`bridgelab sandbox docker stop`).
+  if (fs.existsSync(path.join(p.dir, DOCKER_MARKER_FILE)) && sandboxExists(name, root)) {
+    await spawnScript(`sandbox:${name}`, enterHostArgv(p), dockerStopScript(), { timeoutMs: 120_000 }).catch(() => undefined);
+  }
   await killAndWait(await sandboxPids(p));
   for (const f of [p.mnt, p.net, p.uts, p.outside]) {
     if (isNsfs(f)) await runChecked(local, `umount ${q(f)}`, `sandbox host "${name}"`);

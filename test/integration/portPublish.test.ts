@@ -249,7 +249,7 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
         expect((await host.sh("iptables -t nat -S BRIDGELAB-DNAT | grep -c -- '-j DNAT'")).trim()).toBe("10");
         const before = await host.sh("iptables-save | grep -v '^#'");
         await expect(portPublishProvider.create(await checked({ name: "dyn10", port: 5000 }))).rejects.toThrow(
-          /port publish "dyn10" on \S+: no free tcp host port in ip_local_port_range 40000–40010: every one is published by bridgelab or has a listening socket; widen net\.ipv4\.ip_local_port_range on the host or give a static hostPort$/,
+          /port publish "dyn10" on \S+: no free tcp host port in ip_local_port_range 40000–40010: every one is published by bridgelab, has a listening socket or is reserved \(net\.ipv4\.ip_local_reserved_ports\); widen net\.ipv4\.ip_local_port_range on the host or give a static hostPort$/,
         );
         expect(await host.sh("iptables-save | grep -v '^#'")).toBe(before);
         // udp has its own ports.
@@ -276,6 +276,39 @@ describe.each(TRANSPORTS)("PortPublish over %s", (kind) => {
         await Promise.all(made.map(remove));
         await host.sh(`kill -s KILL -- -${pid} 2>/dev/null; sysctl -qw net.ipv4.ip_local_port_range="32768 60999"`);
       }
+      expect(await ours()).toEqual([]);
+    });
+
+    it("dynamic ports go round the range as Docker's do, skip ip_local_reserved_ports, and start over once every mapping is gone", async () => {
+      await host.sh('sysctl -qw net.ipv4.ip_local_port_range="42000 42005"');
+      const made: PortPublishOutputs[] = [];
+      const dyn = async (name: string) => {
+        const o = await create({ name, port: 5000 });
+        made.push(o);
+        return o.hostPort;
+      };
+      const cursor = async () => (await host.sh("cat /run/bridgelab/ports/tcp 2>/dev/null || echo none")).trim();
+      try {
+        expect([await dyn("a"), await dyn("b"), await dyn("c")]).toEqual([42000, 42001, 42002]);
+        expect(await cursor()).toBe("42002");
+        // 42001 given back is not handed out again at once: the next is after the last one.
+        await remove(made.splice(1, 1)[0]);
+        expect(await dyn("d")).toBe(42003);
+        // Reserved ports are skipped; past the range's end it goes round to the freed 42001.
+        await host.sh("echo 42004-42005 >/proc/sys/net/ipv4/ip_local_reserved_ports");
+        expect(await dyn("e")).toBe(42001);
+        expect(await cursor()).toBe("42001");
+        // Several at once (one batch) go on from the cursor, in order.
+        await host.sh("echo >/proc/sys/net/ipv4/ip_local_reserved_ports");
+        const two = await Promise.all([create({ name: "f", port: 5000 }), create({ name: "g", port: 5000 })]);
+        made.push(...two);
+        expect(two.map((o) => o.hostPort).sort()).toEqual([42004, 42005]);
+      } finally {
+        await host.sh('echo >/proc/sys/net/ipv4/ip_local_reserved_ports; sysctl -qw net.ipv4.ip_local_port_range="32768 60999"');
+        for (const o of made) await remove(o);
+      }
+      // The last mapping out takes the cursors with it: a new lab starts at the range's start.
+      expect(await cursor()).toBe("none");
       expect(await ours()).toEqual([]);
     });
 

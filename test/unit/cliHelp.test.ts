@@ -29,6 +29,7 @@ const helps: Array<[string[], string]> = [
   [["sandbox", "--help"], "bridgelab sandbox create NAME"],
   [["sandbox", "create", "--help"], "bridgelab sandbox create NAME"],
   [["sandbox", "exec", "--help"], "bridgelab sandbox exec NAME"],
+  [["sandbox", "docker", "--help"], "bridgelab sandbox docker start|stop NAME"],
   [["state", "--help"], "usage: bridgelab state migrate"],
   [["state", "migrate", "--help"], "usage: bridgelab state migrate"],
 ];
@@ -59,6 +60,7 @@ describe("bridgelab's command line", () => {
     expect(await cli(["engine", "up", "--stak", "dev"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown option --stak: did you mean --stack?") });
     expect(await cli(["graph", "--live", "--json=yes"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--json takes no value") });
     expect(await cli(["sandbox", "creat", "x"])).toMatchObject({ code: 2, stderr: expect.stringContaining("did you mean `bridgelab sandbox create`?") });
+    expect(await cli(["sandbox", "docker", "strat", "x"])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown action "strat": bridgelab sandbox docker start|stop NAME (did you mean start?)') });
     const missing = await cli(["engine", "up", "--dir", "/nonexistent-project"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("/nonexistent-project holds no Pulumi.yaml");

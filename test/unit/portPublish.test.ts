@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import {
-  AWK_FIRST_FREE,
+  AWK_NEXT_FREE,
   AWK_HELD_BY_RULE,
   AWK_HELD_BY_SOCKET,
   AWK_RULE_PORTS,
@@ -154,12 +154,25 @@ describe("host-side port accounting", () => {
     expect(socket("909", "0.0.0.0")).toBe("");
   });
 
-  it("a dynamic port is the lowest of the range that no DNAT of the protocol and no listening socket uses", () => {
+  it("a dynamic port is the next free one after the last handed out, round the range, skipping DNATs, listening sockets and reserved ports", () => {
     const used = awk({ proto: "tcp" }, AWK_RULE_PORTS, dnatChain) + awk({}, AWK_SOCKET_PORTS, ss);
     expect(used.trim().split("\n")).toEqual(["8080", "9090", "8081", "9093", "9090", "9091", "9092", "9094", "53"]);
-    expect(awk({ lo: "9090", hi: "9099" }, AWK_FIRST_FREE, used).trim()).toBe("9095");
-    expect(awk({ lo: "9090", hi: "9094" }, AWK_FIRST_FREE, used).trim()).toBe("");
-    expect(awk({ lo: "40000", hi: "40009" }, AWK_FIRST_FREE, awk({ proto: "udp" }, AWK_RULE_PORTS, dnatChain)).trim()).toBe("40001");
+    const next = (vars: Record<string, string>, taken = used) => awk({ reserved: "", last: "0", ...vars }, AWK_NEXT_FREE, taken).trim();
+    // No cursor (a fresh host): the first free port of the range, as Docker's first allocation.
+    expect(next({ lo: "9090", hi: "9099" })).toBe("9095");
+    expect(next({ lo: "9090", hi: "9094" })).toBe("");
+    expect(next({ lo: "40000", hi: "40009" }, awk({ proto: "udp" }, AWK_RULE_PORTS, dnatChain))).toBe("40001");
+    // After the last one handed out, even when a lower port is free again; past the end, from the start.
+    expect(next({ lo: "9090", hi: "9099", last: "9096" })).toBe("9097");
+    expect(next({ lo: "9090", hi: "9099", last: "9099" })).toBe("9095");
+    expect(next({ lo: "9090", hi: "9099", last: "9098" }, used + "9099\n")).toBe("9095");
+    // A cursor outside the range (the range changed): from its start.
+    expect(next({ lo: "9090", hi: "9099", last: "32768" })).toBe("9095");
+    // ip_local_reserved_ports: single ports and ranges, also across the range's ends.
+    expect(next({ lo: "9090", hi: "9099", reserved: "9095" })).toBe("9096");
+    expect(next({ lo: "9090", hi: "9099", reserved: "1-9096,9098" })).toBe("9097");
+    expect(next({ lo: "9090", hi: "9099", reserved: "9095-9099" })).toBe("");
+    expect(next({ lo: "9090", hi: "9099", reserved: "9096-65535", last: "9095" })).toBe("9095");
   });
 });
 
