@@ -73,7 +73,8 @@ function lines(s: HostSnapshot): string[] {
 
 /**
  * Shared by every owner, there while any needs them: the BRIDGELAB chains and their jumps (tag
- * "bridgelab:v1" alone), iptables' table headers, bridgelab's own directories. Sysctls are compared
+ * "bridgelab:v1" alone), iptables' table headers, bridgelab's own directories and its dynamic-port
+ * cursor (/run/bridgelab/ports/tcp, gone with the host's last mapping). Sysctls are compared
  * only at the end, with the empty host.
  */
 function shared(l: string): boolean {
@@ -82,6 +83,8 @@ function shared(l: string): boolean {
     /^ipt .*--comment "?bridgelab:v1"? /.test(l) ||
     /^ipt -A BRIDGELAB-ISOLATION-STAGE-[12] -j RETURN$/.test(l) ||
     /^file \/run\/bridgelab(\/owners|\/proc)?$/.test(l) ||
+    // Where dynamic allocation goes on from (Docker's order round the range): one per protocol, for every owner.
+    /^file \/run\/bridgelab\/ports(\/\w+)?$/.test(l) ||
     /^file \/run\/bridgelab\/[^/]*\.lock$/.test(l)
   );
 }
@@ -188,7 +191,7 @@ describe("three stacks of one program on one host, same resource names (issue 12
     expect(rulesAndChains(end)).toEqual(rulesAndChains(empty));
     expect(end.sysctls).toEqual(empty.sysctls);
     expect(end.netns).toEqual([]);
-    expect(end.files.filter((f) => /^\/run\/bridgelab\/(owners|proc)\/./.test(f))).toEqual([]);
+    expect(end.files.filter((f) => /^\/run\/bridgelab\/(owners|proc|ports)\/./.test(f))).toEqual([]);
   });
 
   test("the other way round: beta, alpha, gamma up; destroyed gamma (the last), beta (the middle), alpha (the first), each exactly its own", async () => {
