@@ -15,6 +15,10 @@ export * from "./resources/ecsHostCheck";
 export type { HostConnection, LocalConnection, SandboxConnection, SshConnection, SsmConnection } from "./transport/connection";
 export type { HostConnectionInput, LocalConnectionInput, SandboxConnectionInput, SshConnectionInput, SsmConnectionInput } from "./resources/connectionInput";
 export { connectionFromConfig } from "./config/connectionFromConfig";
+// @pulumi/command's remote.ConnectionArgs → an SSH connection; declares the shape, imports nothing of @pulumi/command.
+export { sshFromCommandConnection } from "./config/sshFromCommandConnection";
+export type { CommandConnectionArgs, CommandProxyConnectionArgs, SshFromCommandOptions } from "./config/sshFromCommandConnection";
+export { CommandConnectionError } from "./config/commandConnectionMapping";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export type { SandboxInfo } from "./sandbox/sandboxHost";
 export { helloServerCommand } from "./host/helloServer";
