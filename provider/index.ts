@@ -22,6 +22,9 @@ export { CommandConnectionError } from "./config/commandConnectionMapping";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export type { SandboxInfo } from "./sandbox/sandboxHost";
 export { helloServerCommand } from "./host/helloServer";
+// What a remote.Command runs to make a fresh VM ready for bridgelab (installs, then bridgelab's own check).
+export { hostPreparationScript } from "./host/hostPreparation";
+export type { ExtraTool } from "./host/hostPreparation";
 export * from "./components";
 export * from "./host/dockerParsers";
 export { DOCKER_PS_FORMAT, dockerHostCheckScript, parseDockerHostCheck } from "./host/dockerHostScripts";
