@@ -113,7 +113,7 @@ export function publicKeyOf(privateKey: string, key: string, o: { passphrase?: s
   const k = Array.isArray(parsed) ? parsed[0] : parsed;
   if (k instanceof Error || !k) throw new CloudLabConfigError([`${key} (secret, not shown) is not a private key ssh2 can read: ${k instanceof Error ? k.message : "no key"}`]);
   if (!k.isPrivateKey()) throw new CloudLabConfigError([`${key} (secret, not shown) is a public key: give the private key (the file without .pub)`]);
-  if (o.type && k.type !== o.type) throw new CloudLabConfigError([`${key} (secret, not shown) is a ${k.type} key: it must be ${o.type} (ssh-keygen -t ed25519 -N '' -f lab_host_key)`]);
+  if (o.type && k.type !== o.type) throw new CloudLabConfigError([`${key} (secret, not shown) is a ${k.type} key: it must be ${o.type} (ssh-keygen -t ed25519 -N '' -f ~/.ssh/lab_host)`]);
   return `${k.type} ${k.getPublicSSH().toString("base64")}`;
 }
 
