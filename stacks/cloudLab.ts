@@ -22,17 +22,18 @@ import { netnsLab } from "./netnsLab";
  *   sshPrivateKey (secret, required) · sshPrivateKeyPassphrase (secret) · hostPrivateKey (secret,
  *   required: an ed25519 key, the instance's SSH host key)
  *
- * With bridgelab:connection set, there is no instance and no preparation: the lab goes on that
- * host as it is (the tests give a sandbox host with sshd), its published ports probed and
- * linked at bridgelab:publicAddress (default: a sandbox host's uplink, or the SSH host). Nothing
- * of @pulumi/aws or @pulumi/command is loaded then.
+ * With bridgelab:connection (or bridgelab:sandbox, as `bridgelab up --stack cloud-lab` sets) there
+ * is no instance and no preparation: the lab goes on that host as it is (the tests give a sandbox
+ * host with sshd), its published ports probed and linked at bridgelab:publicAddress (default: a
+ * sandbox host's uplink, or the SSH host). Nothing of @pulumi/aws or @pulumi/command is loaded then.
  */
 export function cloudLab(config: pulumi.Config): Record<string, pulumi.Output<unknown>> {
   const server = config.getNumber("server") ?? 0;
   const hostPort = config.getNumber("hostPort") ?? 5000;
   const ports = server >= 0 ? [hostPort] : [];
 
-  if (config.getSecretObject("connection") !== undefined) {
+  // A host given in config (bridgelab up passes its sandbox host as bridgelab:sandbox).
+  if (config.getSecretObject("connection") !== undefined || config.get("sandbox") !== undefined) {
     const connection = connectionFromConfig(config);
     const address = pulumi.unsecret(
       pulumi.output(connection).apply((c) => config.get("publicAddress") ?? (c.kind === "sandbox" ? UPLINK.hostAddress.split("/")[0] : c.kind === "ssh" ? c.host : "127.0.0.1")),

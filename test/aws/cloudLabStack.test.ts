@@ -180,6 +180,14 @@ describe("stack cloud-lab on a given host (bridgelab:connection): no instance, n
     expect(await value(run.out.url)).toBe("http://198.51.100.2:5000/");
   });
 
+  it("bridgelab:sandbox (what `bridgelab up --stack cloud-lab` passes) is a given host too: the lab on the sandbox host, its uplink in the URL", async () => {
+    const run = await stack({ sandbox: "cl-mock" });
+    expect(run.calls).toEqual([]);
+    expect(run.made.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("command:"))).toEqual([]);
+    expect(one(run.made, "pulumi-nodejs:dynamic/bridgelab:Bridge").inputs.connection).toEqual({ kind: "sandbox", name: "cl-mock" });
+    expect(await value(run.out.url)).toBe("http://198.51.100.2:5000/");
+  });
+
   it("loading the stack program loads neither @pulumi/aws nor @pulumi/command (they are optional peers)", () => {
     const out = execFileSync(process.execPath, ["-e", `require("./dist/stacks/cloudLab"); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /@pulumi\\/(aws|command)\\//.test(k)).length))`], { cwd: repo, encoding: "utf8" });
     expect(out.trim()).toBe("0");
