@@ -19,6 +19,7 @@
 import type { RunContext } from "./context";
 import type { MonitorHandler } from "./monitor";
 import { topoOrder } from "./graph";
+import { foreignProviderInfo, foreignProviderMessage } from "./foreignProviders";
 import { deleteAll, deleteResource, isDynamic } from "./operations";
 import type { DiffResult } from "./plugin";
 import { annotateSecrets, changedKeys, differs, markSecretOutputs, secretStrings, unknownValue } from "./properties";
@@ -128,7 +129,7 @@ export class Deployment implements MonitorHandler {
     this.registered.add(urn);
     const entry = this.entry(urn, type, "read");
     try {
-      this.checkProvider(type, req.getProvider(), urn);
+      this.checkProvider(type, req.getProvider(), req.getVersion());
       const props = fromStruct(req.getProperties());
       const plugin = await this.ctx.plugin();
       entry.providerCalls.push("Read");
@@ -259,15 +260,28 @@ export class Deployment implements MonitorHandler {
     return { id: "", outputs: {} };
   }
 
-  private checkProvider(type: string, providerRef: string, urn: string): void {
+  /**
+   * Only dynamic resources have a provider here (the SDK's dynamic-provider plugin); any other
+   * needs its package's plugin, which the bundled engine does not run: say which, and what to do.
+   */
+  private checkProvider(type: string, providerRef: string, version: string): void {
     if (providerRef) {
       const providerType = urnType(providerRef.split("::").slice(0, 4).join("::"));
-      throw new Error(`unsupported provider ${providerType} in the test engine (${urn})`);
+      throw new Error(foreignProviderMessage("resource", type, foreignProviderInfo(providerType, version, this.ctx.project.pwd)));
     }
     if (!isDynamic(type)) {
-      const pkg = type.startsWith("pulumi:providers:") ? type.slice("pulumi:providers:".length) : type.split(":")[0];
-      throw new Error(`unsupported provider pulumi:providers:${pkg} in the test engine (${urn})`);
+      const use = type.startsWith("pulumi:providers:") ? "provider" : "resource";
+      throw new Error(foreignProviderMessage(use, type, foreignProviderInfo(type, version, this.ctx.project.pwd)));
     }
+  }
+
+  /** Functions (data sources such as aws.ssm.getParameter) all belong to provider packages. */
+  invoke(req: resproto.ResourceInvokeRequest): never {
+    const tok = req.getTok();
+    const message = foreignProviderMessage("function", tok, foreignProviderInfo(tok, req.getVersion(), this.ctx.project.pwd));
+    // The program fails on it (an unhandled rejection); the run's error says why, once.
+    this.ctx.fail(`invoke of ${tok} failed: ${message}`);
+    throw new Error(message);
   }
 
   private async stepCustom(goal: Goal, req: resproto.RegisterResourceRequest): Promise<StepResult> {
@@ -277,7 +291,7 @@ export class Deployment implements MonitorHandler {
     const entry = this.entry(goal.urn, goal.type, recreating ? "replace" : old ? "same" : "create");
     try {
       if (req.getImportid()) throw new Error("the import option is not supported by the test engine");
-      this.checkProvider(goal.type, req.getProvider(), goal.urn);
+      this.checkProvider(goal.type, req.getProvider(), req.getVersion());
       if (recreating) return await this.recreate(goal, recreating, entry);
       return await this.step(goal, old, entry);
     } catch (e) {

@@ -36,6 +36,9 @@ function quietHandler(logs: LogSink): MonitorHandler {
   return {
     registerResource: refuse,
     readResource: refuse,
+    invoke: () => {
+      throw new Error("no program is running");
+    },
     registerResourceOutputs: () => undefined,
     log: (severity, message) => logs.log(severity, message),
   };
@@ -52,6 +55,9 @@ class PassHandler implements MonitorHandler {
   }
   readResource(req: resproto.ReadResourceRequest): Promise<resproto.ReadResourceResponse> {
     return this.current.readResource(req);
+  }
+  invoke(req: resproto.ResourceInvokeRequest): never {
+    return this.current.invoke(req);
   }
   registerResourceOutputs(urn: string, outputs: PropertyMap): void {
     this.current.registerResourceOutputs(urn, outputs);

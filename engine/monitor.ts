@@ -14,6 +14,8 @@ import { emptypb, engproto, engrpc, grpc, grpcOptions, resproto, resrpc, fromStr
 export interface MonitorHandler {
   registerResource(req: resproto.RegisterResourceRequest): Promise<resproto.RegisterResourceResponse>;
   readResource(req: resproto.ReadResourceRequest): Promise<resproto.ReadResourceResponse>;
+  /** A function call (data source): every one belongs to a provider package, so this throws, saying so. */
+  invoke(req: resproto.ResourceInvokeRequest): never;
   registerResourceOutputs(urn: string, outputs: PropertyMap): void;
   log(severity: "debug" | "info" | "warning" | "error", message: string, urn: string): void;
 }
@@ -53,9 +55,7 @@ export async function startServer(handler: MonitorHandler): Promise<EngineServer
       handler.registerResourceOutputs(req.getUrn(), fromStruct(req.getOutputs()));
       return new emptypb.Empty();
     }),
-    invoke: unary((req: resproto.ResourceInvokeRequest): resproto.ResourceInvokeRequest => {
-      throw new Error(`invoke of ${req.getTok()} is not supported by the test engine`);
-    }),
+    invoke: unary((req: resproto.ResourceInvokeRequest) => handler.invoke(req)),
     // Steps finish before their RegisterResource call returns, and deletions run after the program
     // has exited, so there is nothing to wait for here.
     signalAndWaitForShutdown: unary(() => new emptypb.Empty()),

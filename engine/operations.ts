@@ -3,6 +3,7 @@
  * and destroy. Each completed provider call is followed by a state write.
  */
 import type { RunContext } from "./context";
+import { foreignProviderInfo, foreignProviderMessage } from "./foreignProviders";
 import { inReverseDependencyOrder } from "./graph";
 import { annotateSecrets, changedKeys, secretStrings } from "./properties";
 import type { PropertyMap } from "./sdk";
@@ -24,7 +25,7 @@ export async function deleteResource(ctx: RunContext, r: StateResource, entry: R
     throw new Error(`${r.urn} is protected: remove the protect option (and run up) before deleting it`);
   }
   if (r.custom && !r.external && !r.retainOnDelete) {
-    if (!isDynamic(r.type)) throw new Error(`unsupported provider for ${r.type} in the test engine: cannot delete ${r.urn}`);
+    if (!isDynamic(r.type)) throw new Error(`cannot delete ${r.urn}: ${foreignProviderMessage("resource", r.type, foreignProviderInfo(r.type, undefined, ctx.project.pwd))}`);
     const plugin = await ctx.plugin();
     entry.providerCalls.push("Delete");
     await plugin.delete(r.id, r.urn, r.outputs, r.inputs);
@@ -74,7 +75,7 @@ export async function refresh(ctx: RunContext): Promise<void> {
     targets.map(async (r) => {
       const entry = ctx.report(r.urn, r.type, "refresh");
       try {
-        if (!isDynamic(r.type)) throw new Error(`unsupported provider for ${r.type} in the test engine`);
+        if (!isDynamic(r.type)) throw new Error(foreignProviderMessage("resource", r.type, foreignProviderInfo(r.type, undefined, ctx.project.pwd)));
         const plugin = await ctx.plugin();
         entry.providerCalls.push("Read");
         const read = await plugin.read(r.id, r.urn, r.outputs, r.inputs);

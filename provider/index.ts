@@ -15,11 +15,18 @@ export * from "./resources/ecsHostCheck";
 export type { HostConnection, LocalConnection, SandboxConnection, SshConnection, SsmConnection } from "./transport/connection";
 export type { HostConnectionInput, LocalConnectionInput, SandboxConnectionInput, SshConnectionInput, SsmConnectionInput } from "./resources/connectionInput";
 export { connectionFromConfig } from "./config/connectionFromConfig";
+// @pulumi/command's remote.ConnectionArgs → an SSH connection; declares the shape, imports nothing of @pulumi/command.
+export { sshFromCommandConnection } from "./config/sshFromCommandConnection";
+export type { CommandConnectionArgs, CommandProxyConnectionArgs, SshFromCommandOptions } from "./config/sshFromCommandConnection";
+export { CommandConnectionError } from "./config/commandConnectionMapping";
 export { createSandbox, deleteSandbox, ensureSandbox, listSandboxes, sandboxExists } from "./sandbox/sandboxHost";
 export type { SandboxInfo } from "./sandbox/sandboxHost";
 export { DockerMissingError, dockerMissing, sandboxDockerStarted, startSandboxDocker, stopSandboxDocker } from "./sandbox/sandboxDocker";
 export type { SandboxDocker, StartSandboxDockerOptions } from "./sandbox/sandboxDocker";
 export { helloServerCommand } from "./host/helloServer";
+// What a remote.Command runs to make a fresh VM ready for bridgelab (installs, then bridgelab's own check).
+export { hostPreparationScript } from "./host/hostPreparation";
+export type { ExtraTool } from "./host/hostPreparation";
 export * from "./components";
 export * from "./host/dockerParsers";
 export { DOCKER_PS_FORMAT, dockerHostCheckScript, parseDockerHostCheck } from "./host/dockerHostScripts";

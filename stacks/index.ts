@@ -13,6 +13,8 @@ const labs: Record<string, (config: pulumi.Config) => Record<string, pulumi.Outp
   // Loaded on demand: @pulumi/aws only for the stack that uses it.
   "ecs-bridge": (c) => (require("./ecsBridge") as typeof import("./ecsBridge")).ecsBridge(c),
   "ecs-bridge-local": (c) => (require("./ecsBridgeLocal") as typeof import("./ecsBridgeLocal")).ecsBridgeLocal(c),
+  // @pulumi/aws and @pulumi/command, and only when it makes an instance.
+  "cloud-lab": (c) => (require("./cloudLab") as typeof import("./cloudLab")).cloudLab(c),
 };
 
 const config = new pulumi.Config("bridgelab");

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container, Network } from "../provider";
+import type { HostConnectionInput } from "../provider";
 import { helloServerCommand } from "../provider/host/helloServer";
 import { connectionFromConfig } from "../provider/config/connectionFromConfig";
 import { verificationFromConfig } from "./verification";
@@ -23,9 +24,18 @@ import { verificationFromConfig } from "./verification";
  *   server 0 (which container runs the server; -1 for none) · port 5000 · hostPort 5000
  *   (0: dynamic) · hostIp 0.0.0.0 · body "hello from <name>"
  *   and verification.ts's publicAddress, egressTarget, probeFromOutside, verify.
+ *
+ * `host` builds it elsewhere than config says (cloud-lab: on the instance it prepared, the
+ * published ports probed at the instance's own address).
  */
-export function netnsLab(config: pulumi.Config): Record<string, pulumi.Output<unknown>> {
-  const connection = connectionFromConfig(config);
+export interface LabHost {
+  connection: pulumi.Input<HostConnectionInput>;
+  /** The host's address for the probes of published ports (else bridgelab:publicAddress). */
+  publicAddress?: pulumi.Input<string>;
+}
+
+export function netnsLab(config: pulumi.Config, host?: LabHost): Record<string, pulumi.Output<unknown>> {
+  const connection = host?.connection ?? connectionFromConfig(config);
   const count = config.getNumber("containers") ?? 2;
   if (!Number.isInteger(count) || count < 1) throw new Error(`bridgelab:containers ${count} must be an integer ≥ 1`);
   const namePrefix = config.get("namePrefix") ?? "netns";
@@ -68,7 +78,7 @@ export function netnsLab(config: pulumi.Config): Record<string, pulumi.Output<un
     );
   }
 
-  const v = verificationFromConfig(config, connection, [net], containers);
+  const v = verificationFromConfig(config, connection, [net], containers, host?.publicAddress);
   return {
     containers: pulumi.all(containers.map((c) => c.summary)).apply((s) => Object.fromEntries(s.map((c) => [c.name, c]))),
     networks: net.inspect.apply((i) => ({ [i.Name]: i })),

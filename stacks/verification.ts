@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Container, Network, labPaths, verifyLab } from "../provider";
-import type { HostConnection } from "../provider";
+import type { HostConnectionInput } from "../provider";
 import type { Topology } from "../provider/components/topology";
 
 /**
@@ -25,12 +25,13 @@ export interface Verification {
 
 export function verificationFromConfig(
   config: pulumi.Config,
-  connection: pulumi.Input<HostConnection>,
+  connection: pulumi.Input<HostConnectionInput>,
   networks: Network[],
   containers: Container[],
+  publicAddress?: pulumi.Input<string>,
 ): Verification {
   const options = {
-    publicAddress: config.get("publicAddress"),
+    publicAddress: publicAddress ?? config.get("publicAddress"),
     egressTarget: config.get("egressTarget"),
     probeFromOutside: config.getBoolean("probeFromOutside"),
   };

@@ -28,8 +28,12 @@ export interface VerifyLabArgs {
   connection: pulumi.Input<HostConnectionInput>;
   networks: Network[];
   containers: Container[];
-  /** The host's address as the outside sees it: published ports are probed there. @default 198.51.100.2 on a sandbox host, none elsewhere */
-  publicAddress?: string;
+  /**
+   * The host's address as the outside sees it: published ports are probed there (from the host,
+   * and from the outside where probeFromOutside). May be an Output (a new instance's address).
+   * @default 198.51.100.2 on a sandbox host, none elsewhere
+   */
+  publicAddress?: pulumi.Input<string>;
   /** An address beyond the host that containers with egress must reach. @default 203.0.113.1 (a sandbox host's stand-in internet) */
   egressTarget?: string;
   /** Probe from the sandbox host's outside. @default true on a sandbox host (the only kind that has one) */
@@ -55,9 +59,9 @@ export function labPaths(args: VerifyLabArgs): { topology: pulumi.Output<Topolog
   // Only the kind and where the host is are read here, never a credential: a connection kept
   // secret (a key in it) must not make the topology and the probes secret too.
   const kind = pulumi.unsecret(pulumi.output(args.connection).apply((c) => c.kind));
-  const host = pulumi.unsecret(pulumi.output(args.connection).apply((c) => {
+  const host = pulumi.unsecret(pulumi.all([pulumi.output(args.connection), args.publicAddress]).apply(([c, publicAddress]) => {
     const label = c.kind === "sandbox" ? `sandbox ${c.name}` : c.kind === "ssh" ? `ssh ${c.user ?? "root"}@${c.host}` : c.kind === "ssm" ? `ssm ${c.instanceId}` : "local";
-    const address = args.publicAddress ?? (c.kind === "sandbox" ? UPLINK.hostAddress.split("/")[0] : undefined);
+    const address = publicAddress ?? (c.kind === "sandbox" ? UPLINK.hostAddress.split("/")[0] : undefined);
     return { name: label, ...(address ? { address } : {}) };
   }));
   // From declared facts (no pids): known at preview whenever addresses and ports are, so a

@@ -62,7 +62,7 @@ export interface SshConnection {
   keepaliveCountMax?: number;
   /** Close the pooled connection after this long without a command running. @default 10000 */
   idleTimeoutMs?: number;
-  /** Connection attempts before giving up (not for auth or host key failures). @default 3 */
+  /** Connection attempts before giving up (not for auth or host key failures), 1–100. @default 3 */
   dialAttempts?: number;
 }
 

@@ -165,7 +165,7 @@ function checkSsh(o: Record<string, unknown>, env: NodeJS.ProcessEnv, field: str
   optionalInteger(o, "keepaliveIntervalMs", 0, 3_600_000, field, problems);
   optionalInteger(o, "keepaliveCountMax", 1, 100, field, problems);
   optionalInteger(o, "idleTimeoutMs", 0, 3_600_000, field, problems);
-  optionalInteger(o, "dialAttempts", 1, 10, field, problems);
+  optionalInteger(o, "dialAttempts", 1, 100, field, problems);
 }
 
 function unknownFields(o: Record<string, unknown>, known: readonly string[], field: string): string[] {

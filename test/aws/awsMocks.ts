@@ -15,6 +15,8 @@ export interface Registered {
   inputs: Record<string, any>;
   /** URNs this resource depends on (dependsOn, and every input's resources). */
   dependencies: string[];
+  /** Top-level inputs sent as secrets. */
+  secrets: string[];
   parent: string;
 }
 
@@ -26,6 +28,8 @@ export interface Invoked {
 export const registered: Registered[] = [];
 export const invoked: Invoked[] = [];
 export const AMI_ID = "ami-0123456789abcdef0";
+/** What an instance answers with (documentation addresses). */
+export const INSTANCE = { publicIp: "203.0.113.10", privateIp: "172.31.5.10", publicDns: "ec2-203-0-113-10.eu-west-1.compute.amazonaws.com" };
 
 pulumi.runtime.setMocks(
   {
@@ -33,6 +37,9 @@ pulumi.runtime.setMocks(
       const physical = args.inputs.name ?? `${args.name}-4f7a2c1`;
       const state: Record<string, unknown> = { ...args.inputs, name: physical, arn: `arn:aws:mock:eu-west-1:123456789012:${args.type.split(":")[1]}/${physical}` };
       if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = `${physical}-1234567890.eu-west-1.elb.amazonaws.com`;
+      if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = args.inputs.keyName ?? physical;
+      if (args.type === "aws:ec2/instance:Instance") Object.assign(state, INSTANCE);
+      if (args.type === "command:remote:Command") state.stdout = "bridgelab-prepare: ok: every tool and kernel feature bridgelab uses is here";
       return { id: `${args.name}-id`, state };
     },
     call(args) {
@@ -64,11 +71,23 @@ monitor.registerResource = (req: any, cb: any) => {
   const urn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${type}::${req.getName()}`;
   const deps = new Set<string>(req.getDependenciesList());
   req.getPropertydependenciesMap().forEach((v: { getUrnsList(): string[] }) => v.getUrnsList().forEach((u) => deps.add(u)));
-  const entry: Registered = { type: req.getType(), name: req.getName(), urn, inputs: {}, dependencies: [...deps], parent };
+  const raw = req.getObject()?.toJavaScript() ?? {};
+  const secrets = Object.keys(raw).filter((k) => (raw[k] as Record<string, unknown> | null)?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig);
+  const entry: Registered = { type: req.getType(), name: req.getName(), urn, inputs: {}, dependencies: [...deps], parent, secrets };
   registered.push(entry);
-  entry.inputs = pulumi.runtime.deserializeProperties(req.getObject());
+  entry.inputs = unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject()));
   register(req, cb);
 };
+
+/** Secret values as plain ones (which inputs were secret is in `secrets`). */
+function unwrapSecrets(v: any): any {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object" && v.constructor === Object) {
+    if (v[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrapSecrets(v.value);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
+}
 
 /** Wait until no resource has registered for a while. */
 export async function settle(): Promise<void> {

@@ -304,8 +304,61 @@ describe("other resources", () => {
     const sb = sandbox();
     const s = await run(sb, "up", { aContent: "alpha", withForeign: "true" });
     expect(s.ok).toBe(false);
-    expect(s.error).toContain("unsupported provider pulumi:providers:aws in the test engine");
+    expect(s.error).toContain('aws:s3/bucket:Bucket is a resource of the Pulumi package "aws"');
+    expect(s.error).toContain("`bridgelab engine` runs only dynamic providers");
     expect(s.error).toContain("urn:pulumi:dev::files-program::aws:s3/bucket:Bucket::foreign");
+  });
+
+  test("a @pulumi/command resource fails at preview, naming its type, package and plugin, and what to run instead; nothing changes", async () => {
+    const sb = sandbox();
+    const s = await run(sb, "up", { aContent: "alpha", withCommand: "true" });
+    expect(s).toMatchObject({ ok: false, previewFailed: true });
+    expect(s.error).toMatch(
+      new RegExp(
+        "create of urn:pulumi:dev::files-program::command:remote:Command::prepare failed: command:remote:Command is a resource of the Pulumi package \"command\" \\(npm @pulumi/command 1\\.2\\.1\\): it needs that package's provider plugin, " +
+          "pulumi-resource-command v1\\.2\\.1, which (is not installed on this machine, and which the bundled engine would not run anyway|is on this machine \\(.*\\) but which the bundled engine does not run): " +
+          "`bridgelab engine` runs only dynamic providers \\(pulumi\\.dynamic\\.Resource, as bridgelab's resources are\\)\\. " +
+          "Run this program with the Pulumi CLI \\(`pulumi up`\\): it installs the plugin \\(`pulumi plugin install resource command 1\\.2\\.1`\\) and runs it$",
+      ),
+    );
+    expect(byName(s, "prepare")).toMatchObject({ type: "command:remote:Command", error: expect.stringContaining("pulumi-resource-command") });
+    expect(providerLog(sb)).toEqual([]);
+    expect(fs.existsSync(sb.state)).toBe(false);
+  });
+
+  test("a function of @pulumi/aws (aws.ssm.getParameter) fails the same way, naming the function", async () => {
+    const sb = sandbox();
+    const s = await run(sb, "preview", { aContent: "alpha", withInvoke: "true" });
+    expect(s.ok).toBe(false);
+    expect(s.error).toMatch(/invoke of aws:ssm\/getParameter:getParameter failed: aws:ssm\/getParameter:getParameter is a function \(data source\) of the Pulumi package "aws" \(npm @pulumi\/aws 7\.48\.0\): it needs that package's provider plugin, pulumi-resource-aws v7\.48\.0, /);
+    expect(s.error).toContain("`pulumi plugin install resource aws 7.48.0`");
+    expect(s.resources.find((r) => r.name === "ami")).toBeUndefined();
+  });
+});
+
+describe("foreign providers: the message's parts", () => {
+  const { foreignProviderInfo, foreignProviderMessage, pluginBinaryOf } = require("../../engine/foreignProviders") as typeof import("../../engine/foreignProviders");
+  test("a plugin installed where the Pulumi CLI puts it is named, and still not run", () => {
+    const home = sandbox().root;
+    const bin = path.join(home, "plugins", "resource-command-v1.2.1", "pulumi-resource-command");
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    fs.writeFileSync(bin, "");
+    const env = { PULUMI_HOME: home, PATH: "" };
+    expect(pluginBinaryOf("command", "1.2.1", env)).toBe(bin);
+    expect(pluginBinaryOf("command", "1.2.0", env)).toBeUndefined();
+    const info = foreignProviderInfo("pulumi:providers:command", "1.2.1", repoRoot, env);
+    expect(info).toEqual({ pkg: "command", version: "1.2.1", npm: { name: "@pulumi/command", version: "1.2.1" }, plugin: bin });
+    expect(foreignProviderMessage("provider", "pulumi:providers:command", info)).toContain(
+      `pulumi:providers:command is the provider resource of the Pulumi package "command" (npm @pulumi/command 1.2.1): it needs that package's provider plugin, pulumi-resource-command v1.2.1, which is on this machine (${bin}) but which the bundled engine does not run`,
+    );
+  });
+
+  test("a package that is not installed is named by its plugin only", () => {
+    const info = foreignProviderInfo("random:index/randomId:RandomId", "", repoRoot, { PATH: "" , PULUMI_HOME: sandbox().root });
+    expect(info).toEqual({ pkg: "random" });
+    expect(foreignProviderMessage("resource", "random:index/randomId:RandomId", info)).toMatch(
+      /^random:index\/randomId:RandomId is a resource of the Pulumi package "random": it needs that package's provider plugin, pulumi-resource-random, which is not installed on this machine.*\(`pulumi plugin install resource random`\) and runs it$/,
+    );
   });
 });
 

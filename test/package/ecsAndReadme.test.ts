@@ -19,7 +19,8 @@ import {
 } from "./packageSupport";
 
 // The examples that need @pulumi/aws (ecs-bridge), and README.md's TypeScript, against bridgelab
-// installed from its tarball with @pulumi/aws beside it, as a user of `bridgelab/ecs` has it:
+// installed from its tarball with @pulumi/aws (and @pulumi/command) beside it, as a user of
+// `bridgelab/ecs` (and of sshFromCommandConnection) has it:
 // the example (scaffolded by `npx bridgelab new`) type-checked with its own strict tsconfig, the
 // ECS entry point loaded in plain node, and every ```ts block of README.md type-checked strict
 // (readmeBlocks.ts: fragments get their free names from the package or a few declarations).
@@ -40,8 +41,12 @@ beforeAll(async () => {
   const tarball = await packTarball(tmp.dir);
   ws = path.join(tmp.dir, "ws");
   fs.mkdirSync(ws);
-  const i = await npmInstall(ws, unionOfExamples(awsExamples, tarball), { env: userEnv() });
-  timings.push(`npm install (${awsExamples.join(", ")}) ${secs(i.ms)}`);
+  // @pulumi/command beside them, as the README's cloud-lab and interop blocks use it (its install
+  // script only runs `pulumi plugin install`: not allowed, as a user answers npm 11).
+  const command = readJson<PackageJson>(path.join(repo, "package.json")).devDependencies!["@pulumi/command"];
+  const pkg = unionOfExamples(awsExamples, tarball, { dependencies: { "@pulumi/command": command }, allowScripts: { "@pulumi/command": false } });
+  const i = await npmInstall(ws, pkg, { env: userEnv() });
+  timings.push(`npm install (${awsExamples.join(", ")}, @pulumi/command) ${secs(i.ms)}`);
   for (const example of awsExamples) {
     const r = await bridgelab(["new", path.join(ws, `my-${example}`), "--example", example, "--bridgelab", `file:${tarball}`], { cwd: ws, env: userEnv() });
     if (r.code !== 0) throw new Error(`bridgelab new --example ${example} failed: ${r.stderr}`);

@@ -10,8 +10,8 @@ import * as ts from "typescript";
  * Blocks are often fragments, so a small harness supplies what they leave out, and nothing else:
  *
  * - A name the block uses but never declares or imports is imported when a package entry point
- *   exports it (`bridgelab`, else `bridgelab/ecs`); `pulumi` and `aws` are the usual namespace
- *   imports of @pulumi/pulumi and @pulumi/aws.
+ *   exports it (`bridgelab`, else `bridgelab/ecs`); `pulumi`, `aws` and `command` are the usual
+ *   namespace imports of @pulumi/pulumi, @pulumi/aws and @pulumi/command.
  * - A free variable from FREE_VARIABLES (`connection`, `vpcId`…) is declared with its type; any
  *   other lower-case free variable is declared `any` (listed in `assumed`). A free name that
  *   is called (`foo(…)`) or capitalised (a class or type) must come from the package: left
@@ -56,9 +56,10 @@ export const FREE_VARIABLES: Record<string, string> = {
   privateKey: "string",
   labVersion: "string",
   everythingTheLabBuilds: `import("@pulumi/pulumi").Resource[]`,
+  conn: `import("@pulumi/command").types.input.remote.ConnectionArgs`,
 };
 
-const NAMESPACES: Record<string, string> = { pulumi: "@pulumi/pulumi", aws: "@pulumi/aws" };
+const NAMESPACES: Record<string, string> = { pulumi: "@pulumi/pulumi", aws: "@pulumi/aws", command: "@pulumi/command" };
 const ENTRY_POINTS = ["bridgelab", "bridgelab/ecs"];
 
 export interface BlockResult {

@@ -42,7 +42,7 @@ describe("checkConnection", () => {
     ["a bad jump host port", ssh({ jumpHost: ssh({ port: 70000 }) }), /^connection.jumpHost.port 70000 is invalid/],
     ["a jump host of another kind", ssh({ jumpHost: { kind: "local" } }), /^connection.jumpHost must be an ssh connection/],
     ["an unknown proxy escape", ssh({ proxyCommand: "nc %x %p" }), /^connection.proxyCommand has an unknown escape %x/],
-    ["dialAttempts 0", ssh({ dialAttempts: 0 }), /^connection.dialAttempts 0 is invalid: expected an integer 1–10$/],
+    ["dialAttempts 0", ssh({ dialAttempts: 0 }), /^connection.dialAttempts 0 is invalid: expected an integer 1–100$/],
     ["a misspelt field", ssh({ hostkey: PIN }), /^connection.hostkey is not a field of a "ssh" connection \(did you mean hostKey\?\)$/],
     ["a non-boolean sudo", { kind: "local", sudo: "yes" }, /^connection.sudo "yes" is invalid: expected true or false$/],
   ])("reports %s", (_what, c, rule) => {
