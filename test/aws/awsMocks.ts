@@ -26,6 +26,8 @@ export interface Invoked {
 export const registered: Registered[] = [];
 export const invoked: Invoked[] = [];
 export const AMI_ID = "ami-0123456789abcdef0";
+/** What aws:ec2/getInstances answers: the container instances of any group. */
+export const INSTANCE_IDS = ["i-0a1b2c3d4e5f60718", "i-0f1e2d3c4b5a69788"];
 
 pulumi.runtime.setMocks(
   {
@@ -44,6 +46,9 @@ pulumi.runtime.setMocks(
           return { id: "vpc-default", cidrBlock: "172.31.0.0/16", default: true };
         case "aws:ec2/getSubnets:getSubnets":
           return { id: "eu-west-1", ids: ["subnet-default-a", "subnet-default-b"] };
+        case "aws:ec2/getInstances:getInstances":
+          // An auto scaling group's instances, in no particular order (as EC2 answers).
+          return { id: "eu-west-1", ids: [...INSTANCE_IDS].reverse(), ipAddresses: [], privateIps: [], publicIps: [], instanceTags: args.inputs.instanceTags ?? {} };
         default:
           throw new Error(`the mocks do not answer ${args.token}`);
       }
