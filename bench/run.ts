@@ -439,7 +439,7 @@ function dockerMarkdown(rows: Row[]): string[] {
 }
 
 function svg(rows: Row[]): string {
-  const W = 660, H = 400, L = 60, R = 150, T = 30, B = 50;
+  const W = 680, H = 400, L = 60, R = 170, T = 30, B = 50;
   const series: Array<[string, string, (r: Row) => number | undefined]> = [
     ["bridgelab up", "#1f77b4", (r) => r.bridgelab.upMs],
     ["bridgelab down", "#6baed6", (r) => r.bridgelab.downMs],
