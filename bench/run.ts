@@ -11,7 +11,10 @@
  *   - floor: a hand-written script run once, directly in the sandbox host (nsenter): one
  *     `ip -batch` for the host side, one `ip -n NS -batch` per namespace (iproute2 has no
  *     per-line netns option), one `iptables-restore --noflush` for every rule;
- *   - naive: one new `ssh` connection (through the same proxyCommand) per command.
+ *   - naive: one new `ssh` connection (through the same proxyCommand) per command;
+ *   - docker: real Docker (docker.io) in a sandbox host of its own, `docker run -d -p 0:80` N
+ *     times serially and 8 at a time, `docker rm -f` of them all (bench/dockerColumn.ts); skipped,
+ *     saying why, where Docker or busybox-static is not installed (or with --no-docker).
  * Remote round trips are the lines of BRIDGELAB_TRACE_FILE. The plugin's peak RSS is VmHWM
  * of the `@pulumi/pulumi/cmd/dynamic-provider` child process, polled every 100 ms from
  * /proc/PID/status while the engine runs (the last sample before it exits is the peak).
@@ -37,6 +40,7 @@ import { startSshd, SshdHost } from "../test/support/sshd";
 import { ensureBuild } from "../test/guard/ensureBuild";
 import { ALL_VARIANTS, DEFAULT_VARIANTS, fixedCost, type VariantName } from "./fixedCost";
 import { expectClean, median, rssPoller } from "./measure";
+import { DOCKER_PARALLEL, DockerHost, DockerRow, dockerColumnSkipReason, dockerDownScript, dockerHost, dockerUpParallelScript, dockerUpSerialScript, expectDockerState } from "./dockerColumn";
 
 const labDir = path.join(__dirname, "lab");
 
@@ -52,6 +56,9 @@ const skipNaive = process.argv.includes("--no-naive");
 const tracesDir = arg("traces", "");
 /** Runs of the naive baseline per N (default: --runs); it is by far the slowest part. */
 const naiveRuns = Number(arg("naive-runs", String(runs)));
+/** The Docker column: off with --no-docker, skipped (saying why) without Docker; --docker-runs K (default: --runs). */
+const dockerSkip: string | undefined = process.argv.includes("--no-docker") ? "--no-docker" : dockerColumnSkipReason();
+const dockerRuns = Number(arg("docker-runs", String(runs)));
 /** bench/fixedCost.ts: --fixed-cost-only runs it alone, --no-fixed-cost skips it. */
 const fixedCostOnly = process.argv.includes("--fixed-cost-only");
 const withFixedCost = fixedCostOnly || !process.argv.includes("--no-fixed-cost");
@@ -59,6 +66,8 @@ const fixedCostVariants = arg("fixed-cost-variants", DEFAULT_VARIANTS.join(","))
 for (const v of fixedCostVariants) if (!ALL_VARIANTS.includes(v)) throw new Error(`--fixed-cost-variants: ${v} is not one of ${ALL_VARIANTS.join(", ")}`);
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+/** The machine's load when the bench started (the figures' noise: other work on the same cores). */
+const loadAtStart = os.loadavg().map((x) => x.toFixed(1)).join(" ");
 
 // ---------------------------------------------------------------- sandbox helpers
 type Box = Awaited<ReturnType<typeof makeSandbox>>;
@@ -233,7 +242,10 @@ interface Row {
   bridgelab: { upMs: number; downMs: number; upCalls: number; downCalls: number; upCallsPerContainer: number; unchangedUpCalls: number; unchangedUpChanged: number; refreshCalls: number; resources: number; pluginPeakRssMb: number };
   floor: { upMs: number; downMs: number };
   naive?: { upMs: number; downMs: number; upCommands: number; downCommands: number; commandsPerContainer: number };
-  ratios: { upVsFloor: number; downVsFloor: number; naiveVsUp?: number; naiveVsDown?: number };
+  /** Real Docker side by side (bench/dockerColumn.ts), or why it was skipped. */
+  docker: DockerRow;
+  /** dockerSerialVsUp: Docker's serial up ÷ bridgelab's up (above 1: bridgelab ahead); the same for 8 at a time and for down. */
+  ratios: { upVsFloor: number; downVsFloor: number; naiveVsUp?: number; naiveVsDown?: number; dockerSerialVsUp?: number; dockerParallelVsUp?: number; dockerVsDown?: number };
   samples: Record<string, number[]>;
 }
 
@@ -243,18 +255,22 @@ async function benchN(n: number): Promise<Row> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bridgelab-bench-${n}-`));
   const keyFile = path.join(tmp, "key");
   fs.writeFileSync(keyFile, sshd.connection().privateKey as string, { mode: 0o600 });
-  const s: Record<string, number[]> = { up: [], down: [], floorUp: [], floorDown: [], naiveUp: [], naiveDown: [], rss: [], upCalls: [], downCalls: [] };
+  const s: Record<string, number[]> = { up: [], down: [], floorUp: [], floorDown: [], naiveUp: [], naiveDown: [], dockerUpSerial: [], dockerUpParallel: [], dockerDown: [], rss: [], upCalls: [], downCalls: [] };
   let unchangedUpCalls = -1;
   let unchangedUpChanged = -1;
   let refreshCalls = -1;
   let resources = 0;
+  let dockerBox: DockerHost | undefined;
   const cleanup = async () => {
     await sshd.stop();
     await box.dispose();
+    await dockerBox?.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   live.cleanup = cleanup;
   try {
+    // Docker in a sandbox host of its own (its docker0 and rules would be the bench lab's leftovers), idle while the others run.
+    if (!dockerSkip) dockerBox = await dockerHost(`benchd${n}`);
     for (let r = 0; r < runs; r++) {
       const ctx = { tmp, sshd, n };
       const up = await engineOp(ctx, "up");
@@ -289,6 +305,21 @@ async function benchN(n: number): Promise<Row> {
         await expectClean(box.sh, `naive N=${n}`);
         console.error(`  N=${n} run ${r + 1}: naive up ${Math.round(s.naiveUp[r])} ms, down ${Math.round(s.naiveDown[r])} ms`);
       }
+
+      if (dockerBox && r < dockerRuns) {
+        const d = dockerBox;
+        const step = async (script: string, containers: number, what: string) => {
+          const ms = await d.timed(script);
+          await expectDockerState(d, containers, `${what} N=${n}`);
+          return ms;
+        };
+        s.dockerUpSerial.push(await step(dockerUpSerialScript(n), n, "serial up"));
+        s.dockerDown.push(await step(dockerDownScript(), 0, "down"));
+        s.dockerUpParallel.push(await step(dockerUpParallelScript(n), n, `up ${DOCKER_PARALLEL} at a time`));
+        s.dockerDown.push(await step(dockerDownScript(), 0, "down"));
+        const last = (k: string) => Math.round(s[k][s[k].length - 1]);
+        console.error(`  N=${n} run ${r + 1}: docker up ${last("dockerUpSerial")} ms serially, ${last("dockerUpParallel")} ms ${DOCKER_PARALLEL} at a time, down ${Math.round(s.dockerDown[s.dockerDown.length - 2])} / ${last("dockerDown")} ms`);
+      }
     }
   } finally {
     live.cleanup = undefined;
@@ -310,6 +341,18 @@ async function benchN(n: number): Promise<Row> {
   const nv = skipNaive
     ? undefined
     : { upMs: round(median(s.naiveUp), 0), downMs: round(median(s.naiveDown), 0), upCommands: naiveUpCommands(n).length, downCommands: naiveDownCommands(n).length, commandsPerContainer: round((naiveUpCommands(n).length + naiveDownCommands(n).length) / n) };
+  const docker: DockerRow = dockerBox
+    ? {
+        version: dockerBox.engine.version,
+        image: dockerBox.engine.image,
+        storageDriver: "vfs",
+        parallel: DOCKER_PARALLEL,
+        runs: Math.min(runs, dockerRuns),
+        upSerialMs: round(median(s.dockerUpSerial), 0),
+        upParallelMs: round(median(s.dockerUpParallel), 0),
+        downMs: round(median(s.dockerDown), 0),
+      }
+    : { skipped: dockerSkip ?? "Docker did not start" };
   return {
     n,
     runs,
@@ -317,10 +360,14 @@ async function benchN(n: number): Promise<Row> {
     bridgelab: b,
     floor,
     naive: nv,
+    docker,
     ratios: {
       upVsFloor: round(b.upMs / floor.upMs),
       downVsFloor: round(b.downMs / floor.downMs),
       ...(nv ? { naiveVsUp: round(nv.upMs / b.upMs), naiveVsDown: round(nv.downMs / b.downMs) } : {}),
+      ...("skipped" in docker
+        ? {}
+        : { dockerSerialVsUp: round(docker.upSerialMs / b.upMs), dockerParallelVsUp: round(docker.upParallelMs / b.upMs), dockerVsDown: round(docker.downMs / b.downMs) }),
     },
     samples: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map((x) => round(x, 0))])),
   };
@@ -328,7 +375,7 @@ async function benchN(n: number): Promise<Row> {
 
 function markdown(rows: Row[], meta: Record<string, unknown>): string {
   const lines = [
-    `Benchmark ${meta.date} · ${meta.cpus} CPUs (load average ${meta.load}) · medians of ${runs} runs (naive: ${Math.min(runs, naiveRuns)}) · \`npm run bench -- --sizes ${sizes.join(",")} --runs ${runs}${naiveRuns < runs ? ` --naive-runs ${naiveRuns}` : ""}\``,
+    `Benchmark ${meta.date} · ${meta.cpus} CPUs (load average ${meta.loadAtStart} at the start, ${meta.load} at the end) · medians of ${runs} runs (naive: ${Math.min(runs, naiveRuns)}, docker: ${dockerSkip ? 0 : Math.min(runs, dockerRuns)}) · \`npm run bench -- --sizes ${sizes.join(",")} --runs ${runs}${naiveRuns < runs ? ` --naive-runs ${naiveRuns}` : ""}${!dockerSkip && dockerRuns < runs ? ` --docker-runs ${dockerRuns}` : ""}\``,
     "",
     "| N | bridgelab up | floor up | naive up | up ÷ floor | naive ÷ up | bridgelab down | floor down | naive down | down ÷ floor | naive ÷ down | calls up / down | calls per container (up) | naive cmds per container | unchanged up calls | refresh calls / resources | plugin peak RSS |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -354,12 +401,45 @@ function markdown(rows: Row[], meta: Record<string, unknown>): string {
     const down = p ? `${marg(r.bridgelab.downMs, p.bridgelab.downMs)} / ${marg(r.floor.downMs, p.floor.downMs)}` : "–";
     lines.push(`| ${r.n} | ${ms(r.bridgelab.upMs / r.n)} | ${ms(r.bridgelab.downMs / r.n)} | ${up}${p ? ` (N ${p.n}→${r.n})` : ""} | ${down} |`);
   });
+  lines.push("", ...dockerMarkdown(rows));
   lines.push("", "Floor: one `ip -batch`, one `ip -n NS -batch` per namespace and one `iptables-restore --noflush`, run directly in the sandbox host. Naive: one new `ssh` connection per command through the same proxyCommand. Up: with skipPreview (the deployment pass alone). Calls: lines of BRIDGELAB_TRACE_FILE. RSS: max VmHWM of the dynamic-provider process, polled every 100 ms.");
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Docker side by side: bridgelab's up and down against Docker's (serially and 8 at a time), as
+ * medians of the same run, and "docker ÷ bridgelab" (above 1: bridgelab is ahead). Or the
+ * reason the column was skipped.
+ */
+function dockerMarkdown(rows: Row[]): string[] {
+  const measured = rows.filter((r) => !("skipped" in r.docker));
+  if (!measured.length) {
+    const why = rows.map((r) => ("skipped" in r.docker ? r.docker.skipped : "")).find(Boolean) ?? "no rows";
+    return [`Docker: skipped (${why}).`];
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const d0 = measured[0].docker as Exclude<DockerRow, { skipped: string }>;
+  const lines = [
+    `Docker ${d0.version} side by side (its own sandbox host, same run; medians of ${d0.runs} runs, down of ${2 * d0.runs}): \`docker run -d -p 0:80\` N times serially and ${d0.parallel} at a time, \`docker rm -f\` of all N; ÷: Docker's time over bridgelab's (above 1: bridgelab ahead).`,
+    "",
+    `| N | bridgelab up | docker up, serial | docker up, ${d0.parallel} at a time | docker ÷ bridgelab up (serial / ${d0.parallel} at a time) | bridgelab down | docker down | docker ÷ bridgelab down | docker up per container (serial / ${d0.parallel} at a time) |`,
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of measured) {
+    const d = r.docker as Exclude<DockerRow, { skipped: string }>;
+    lines.push(
+      `| ${r.n} | ${s(r.bridgelab.upMs)} | ${s(d.upSerialMs)} | ${s(d.upParallelMs)} | ${r.ratios.dockerSerialVsUp}× / ${r.ratios.dockerParallelVsUp}× | ${s(r.bridgelab.downMs)} | ${s(d.downMs)} | ${r.ratios.dockerVsDown}× | ${(d.upSerialMs / r.n).toFixed(0)} ms / ${(d.upParallelMs / r.n).toFixed(0)} ms |`,
+    );
+  }
+  lines.push(
+    "",
+    `What Docker does per container that bench/lab does not: a root filesystem (vfs: a copy of the image's busybox), cgroups, a process (busybox httpd) started through containerd and runc, a docker-proxy per address family, /etc/hosts and resolv.conf. What bridgelab does that Docker does not: reach the host over SSH and record every object in Pulumi's state through the engine (program, plugin, a round trip per resource); Docker's daemon is already running, its client talks to a local socket.`,
+  );
+  return lines;
+}
+
 function svg(rows: Row[]): string {
-  const W = 640, H = 400, L = 60, R = 130, T = 30, B = 50;
+  const W = 680, H = 400, L = 60, R = 170, T = 30, B = 50;
   const series: Array<[string, string, (r: Row) => number | undefined]> = [
     ["bridgelab up", "#1f77b4", (r) => r.bridgelab.upMs],
     ["bridgelab down", "#6baed6", (r) => r.bridgelab.downMs],
@@ -367,6 +447,9 @@ function svg(rows: Row[]): string {
     ["floor down", "#98df8a", (r) => r.floor.downMs],
     ["naive up", "#d62728", (r) => r.naive?.upMs],
     ["naive down", "#ff9896", (r) => r.naive?.downMs],
+    ["docker up (serial)", "#9467bd", (r) => ("skipped" in r.docker ? undefined : r.docker.upSerialMs)],
+    ["docker up (8 at once)", "#8c564b", (r) => ("skipped" in r.docker ? undefined : r.docker.upParallelMs)],
+    ["docker down", "#c5b0d5", (r) => ("skipped" in r.docker ? undefined : r.docker.downMs)],
   ];
   const maxN = Math.max(...rows.map((r) => r.n));
   const maxY = Math.max(1, ...rows.flatMap((r) => series.map(([, , f]) => f(r) ?? 0))) / 1000;
@@ -393,7 +476,19 @@ function svg(rows: Row[]): string {
 }
 
 function write(rows: Row[]): string {
-  const meta = { date: new Date().toISOString(), cpus: os.cpus().length, load: os.loadavg().map((x) => x.toFixed(1)).join(" "), node: process.version, sizes, runs, naiveRuns, transport: "ssh (sshd -i in the sandbox via proxyCommand)" };
+  const meta = {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    loadAtStart,
+    load: os.loadavg().map((x) => x.toFixed(1)).join(" "),
+    node: process.version,
+    sizes,
+    runs,
+    naiveRuns,
+    dockerRuns: dockerSkip ? 0 : dockerRuns,
+    ...(dockerSkip ? { dockerSkipped: dockerSkip } : {}),
+    transport: "ssh (sshd -i in the sandbox via proxyCommand)",
+  };
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "latest.json"), JSON.stringify({ meta, rows }, null, 2) + "\n");
   const md = markdown(rows, meta);

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EcsBridgeService } from "../provider/ecs/ecsBridgeService";
+import { EcsHostCheck } from "../provider/resources/ecsHostCheck";
 import type { EcsBridgeServiceArgs } from "../provider/ecs/types";
 import { loadTaskDefinition } from "./taskDefinitionConfig";
 
@@ -25,7 +26,15 @@ import { loadTaskDefinition } from "./taskDefinitionConfig";
  *   desiredCount: static = instanceCount, dynamic = instanceCount + 1
  *   vpcId, subnetIds (a list): default the region's default VPC and its subnets
  *   enableExecuteCommand true · listenerPort 80 · allowedCidrs ["0.0.0.0/0"]
+ *   hostCheck: verify the container instances with EcsHostCheck over SSM, in the same `up`
+ *            (seed 000's docker ps / docker-proxy / iptables -t nat -S DOCKER on each instance):
+ *            true by default with a new cluster; with an existing one it needs
+ *   instanceIds: the existing cluster's container instances (EC2 ids, a list)
  * and aws:region.
+ *
+ * With the host check, the service waits for steady state (its tasks running), then
+ * EcsHostCheck reads every instance: each task's host port, its DNAT rule and docker-proxy,
+ * and desiredCount tasks of the family across the instances.
  */
 export function ecsBridge(config: pulumi.Config): Record<string, pulumi.Output<unknown>> {
   const td = loadTaskDefinition(
@@ -45,6 +54,15 @@ export function ecsBridge(config: pulumi.Config): Record<string, pulumi.Output<u
   const subnetIds: pulumi.Input<pulumi.Input<string>[]> =
     config.getObject<string[]>("subnetIds") ?? aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }] }).ids;
 
+  const instanceIdsConfig = config.getObject<string[]>("instanceIds");
+  const hostCheck = config.getBoolean("hostCheck") ?? (cluster === undefined || instanceIdsConfig !== undefined);
+  if (hostCheck && cluster !== undefined && instanceIdsConfig === undefined) {
+    throw new Error("bridgelab:hostCheck with an existing cluster (bridgelab:cluster) needs bridgelab:instanceIds, its container instances' EC2 ids; or set bridgelab:hostCheck false");
+  }
+  if (instanceIdsConfig !== undefined && cluster === undefined) {
+    throw new Error("bridgelab:instanceIds is for an existing cluster (bridgelab:cluster): a new cluster's instances are its own auto scaling group's");
+  }
+
   const listenerPort = config.getNumber("listenerPort");
   const allowedCidrs = config.getObject<string[]>("allowedCidrs");
   const args: EcsBridgeServiceArgs = {
@@ -54,6 +72,7 @@ export function ecsBridge(config: pulumi.Config): Record<string, pulumi.Output<u
     containers: td.containers,
     desiredCount,
     enableExecuteCommand: config.getBoolean("enableExecuteCommand") ?? true,
+    ...(hostCheck ? { waitForSteadyState: true } : {}),
   };
   if (cluster !== undefined) {
     args.cluster = cluster;
@@ -74,6 +93,18 @@ export function ecsBridge(config: pulumi.Config): Record<string, pulumi.Output<u
 
   const svc = new EcsBridgeService(name, args);
   const container = td.containers[0].name;
+  const check = hostCheck
+    ? new EcsHostCheck(
+        `${name}-hosts`,
+        {
+          instanceIds: svc.instanceIds ?? instanceIdsConfig!,
+          ...(aws.config.region ? { region: aws.config.region } : {}),
+          family: svc.plan.family,
+          expectedTasks: svc.plan.desiredCount,
+        },
+        { dependsOn: [svc.service] },
+      )
+    : undefined;
   return {
     variant: pulumi.output(dynamic ? "dynamic" : "static"),
     taskDefinitionSource: pulumi.output(td.source),
@@ -93,5 +124,6 @@ export function ecsBridge(config: pulumi.Config): Record<string, pulumi.Output<u
     // Seed 000's checks: inside a task over ECS Exec, and on the instance over SSM (see EcsHostCheck).
     execCommand: pulumi.interpolate`aws ecs execute-command --cluster ${svc.clusterName} --task TASK_ID --container ${container} --command "/bin/sh" --interactive`,
     hostCommands: pulumi.output(["docker ps", "netstat -tulpn | grep docker-proxy", "docker network inspect bridge", "ip a sh docker0", "iptables -t nat -S DOCKER"]),
+    ...(check ? { instanceIds: pulumi.output(svc.instanceIds ?? instanceIdsConfig!), hostCheck: check.summary, hostPorts: check.hostPorts } : {}),
   };
 }

@@ -28,6 +28,12 @@ import { ecsUserDataBase64 } from "./userData";
  *                into the instances on the ephemeral range 32768–65535; the service waits for the
  *                listener (an ALB target group must be attached to a listener before ECS uses it)
  *   ECS Exec     optional: enableExecuteCommand and a task role with the ssmmessages actions
+ *   instances    a new cluster's container instances (`instanceIds`), to verify the host side of
+ *                the service in the same program with EcsHostCheck (over SSM):
+ *
+ *     const svc = new EcsBridgeService("web", { …, waitForSteadyState: true });
+ *     new EcsHostCheck("web-hosts", { instanceIds: svc.instanceIds!, family: svc.plan.family,
+ *       expectedTasks: svc.plan.desiredCount }, { dependsOn: [svc.service] });
  *
  *   new EcsBridgeService("web", { vpcId, subnetIds, desiredCount: 2,
  *     containers: [{ name: "nginx", image: "nginx:alpine", portMappings: [{ containerPort: 80, hostPort: 8080 }] }] });
@@ -66,6 +72,15 @@ export class EcsBridgeService extends pulumi.ComponentResource {
   readonly service: aws.ecs.Service;
   /** "http://DNS:PORT/" of the load balancer, when there is one. */
   readonly url?: pulumi.Output<string>;
+  /**
+   * The new cluster's container instances: the EC2 ids (sorted) of its auto scaling group's
+   * pending and running instances, read once the group has its capacity. They are SSM managed
+   * nodes too (the instance profile has AmazonSSMManagedInstanceCore): EcsHostCheck's
+   * `instanceIds`. Equivalent to
+   * `aws ec2 describe-instances --filters Name=tag:aws:autoscaling:groupName,Values=GROUP`.
+   * Absent with an existing cluster (give EcsHostCheck its instances yourself).
+   */
+  readonly instanceIds?: pulumi.Output<string[]>;
 
   constructor(name: string, args: EcsBridgeServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything registers: a refused service leaves nothing half-declared.
@@ -167,6 +182,11 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         child,
       );
       waitFor.push(this.clusterCapacityProviders);
+      // The group's create returns once its instances are InService (waitForCapacityTimeout), so
+      // they are there to be read; their ids change only when instances are replaced.
+      this.instanceIds = awsm.ec2
+        .getInstancesOutput({ instanceTags: { "aws:autoscaling:groupName": this.autoScalingGroup.name }, instanceStateNames: ["pending", "running"] }, child)
+        .apply((r) => [...r.ids].sort());
     } else {
       clusterRef = pulumi.output(args.cluster!);
       this.clusterName = clusterRef;
@@ -287,6 +307,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
         deploymentMinimumHealthyPercent: plan.deployment.minimumHealthyPercent,
         deploymentMaximumPercent: plan.deployment.maximumPercent,
         enableExecuteCommand: plan.enableExecuteCommand,
+        ...(args.waitForSteadyState ? { waitForSteadyState: true } : {}),
         ...(lb && this.targetGroup
           ? {
               loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: lb.containerName, containerPort: lb.containerPort }],
@@ -306,6 +327,7 @@ export class EcsBridgeService extends pulumi.ComponentResource {
       containerDefinitions: this.containerDefinitions,
       serviceName: this.service.name,
       ...(this.url ? { url: this.url } : {}),
+      ...(this.instanceIds ? { instanceIds: this.instanceIds } : {}),
     });
   }
 }

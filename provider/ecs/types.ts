@@ -117,6 +117,11 @@ export interface EcsBridgeServiceArgs {
    * @default one when every host port is dynamic, none when one is static
    */
   loadBalancer?: EcsLoadBalancerArgs | false;
+  /**
+   * `up` waits until the service is stable (its tasks running, as `aws ecs wait services-stable`),
+   * so that what comes after it — an EcsHostCheck of its instances — sees the tasks. @default false
+   */
+  waitForSteadyState?: boolean;
   /** ECS Exec (`aws ecs execute-command`): enableExecuteCommand and a task role with the ssmmessages actions. @default false */
   enableExecuteCommand?: boolean;
   /** The task execution role (pulling from ECR, logs). @default none: public images only */

@@ -22,15 +22,21 @@ import { sectionMarker as mark, splitSections } from "./sections";
  *
  *   ip -j addr show dev docker0
  *   docker ps --format '{{.ID}}\t{{.Names}}\t{{.Ports}}\t{{.Label "com.amazonaws.ecs.task-arn"}}…'
- *   ps -eo pid,args | grep '[d]ocker-proxy'
+ *   ps -eo pid,args | grep '[d]ocker-proxy'      (only processes in this network namespace)
  *   iptables -w 5 -t nat -S DOCKER
  *   ps -eo args | grep '[d]ockerd'; grep -o '"userland-proxy"[^,}]*' /etc/docker/daemon.json
  *   cat /proc/sys/net/ipv4/ip_local_port_range
  *
  * Only reads; changes nothing. The exit status of the three commands that must work is
- * reported in an `exits` section (the script itself exits 0), so a host without Docker is a
- * finding, not a failed run. On a typical ECS instance the output is a few hundred bytes per
- * container, well inside SSM's 24,000 characters.
+ * reported in an `exits` section and each one's own stderr in an `errors` section (the script
+ * itself exits 0), so a host without Docker is a finding, not a failed run, and each problem
+ * carries its own command's message. On a typical ECS instance the output is a few hundred
+ * bytes per container, well inside SSM's 24,000 characters.
+ *
+ * Processes are read from the whole PID namespace, which can hold other hosts' Docker: a
+ * container running its own dockerd, or another sandbox host on a lab machine (sandbox hosts
+ * share the machine's PIDs). docker-proxy and dockerd run in the host's network namespace, so
+ * only processes in the script's own (`readlink /proc/PID/ns/net`) are this host's.
  */
 export interface DockerHostCheckOptions {
   /** The bridge whose address is read. @default "docker0" */
@@ -39,13 +45,19 @@ export interface DockerHostCheckOptions {
   natChain?: string;
 }
 
-const ECS_LABELS = ["com.amazonaws.ecs.task-arn", "com.amazonaws.ecs.task-definition-family", "com.amazonaws.ecs.container-name"];
+/** The labels the ECS agent puts on a task's containers that the report carries (com.amazonaws.ecs.cluster is not read). */
+const ECS_LABELS = ["com.amazonaws.ecs.task-arn", "com.amazonaws.ecs.task-definition-family", "com.amazonaws.ecs.container-name", "com.amazonaws.ecs.task-definition-version"];
 
-/** The `docker ps` template: id, name, ports, then the three ECS labels (empty off ECS). */
+/** The `docker ps` template: id, name, ports, then the four ECS labels (empty off ECS). */
 export const DOCKER_PS_FORMAT = ["{{.ID}}", "{{.Names}}", "{{.Ports}}", ...ECS_LABELS.map((l) => `{{.Label "${l}"}}`)].join("\\t");
 
 /** Section names, in script order. */
-export const DOCKER_HOST_SECTIONS = ["bridge", "containers", "proxies", "dnat", "dockerd", "daemon-json", "port-range", "exits"] as const;
+export const DOCKER_HOST_SECTIONS = ["bridge", "containers", "proxies", "dnat", "dockerd", "daemon-json", "port-range", "errors", "exits"] as const;
+/** Sections an output must have; `errors` came later (an output without it is read with the combined stderr). */
+const REQUIRED_SECTIONS = DOCKER_HOST_SECTIONS.filter((n) => n !== "errors");
+
+/** The commands whose exit status and stderr are kept, by their key in `exits` and `errors`. */
+const CHECKED = ["bridge", "containers", "dnat"] as const;
 
 function names(o: DockerHostCheckOptions): { bridge: string; chain: string } {
   const bridge = o.bridge ?? "docker0";
@@ -56,27 +68,43 @@ function names(o: DockerHostCheckOptions): { bridge: string; chain: string } {
   return { bridge, chain };
 }
 
+/**
+ * Each checked command runs as `err_KEY=$(CMD 2>&1 >&3); e_KEY=$?` (fd 3 is the script's
+ * stdout): its output goes into its section, its stderr into a variable printed in `errors`
+ * as `KEY: line` (three lines at most), its status into `exits`. When `iptables -S CHAIN`
+ * fails, `exits` also says whether the chain exists (`dnat-chain=no`): iptables-nft answers a
+ * missing chain with "chain `DOCKER' in table `nat' is incompatible, use 'nft' tool", which
+ * misleads.
+ */
 export function dockerHostCheckScript(o: DockerHostCheckOptions = {}): string {
   const { bridge, chain } = names(o);
+  const checked = (key: (typeof CHECKED)[number], command: string) => `err_${key}=$(${command} 2>&1 >&3); e_${key}=$?`;
   return script([
     "export LC_ALL=C",
     'PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
+    "exec 3>&1",
+    // `ps -eo pid,args` lines of processes in this network namespace (or whose namespace cannot be read).
+    "me=$(readlink /proc/self/ns/net 2>/dev/null)",
+    'here() { while read -r pid args; do n=$(readlink "/proc/$pid/ns/net" 2>/dev/null); [ -n "$n" ] && [ "$n" != "$me" ] || printf \'%s %s\\n\' "$pid" "$args"; done; }',
     mark("bridge"),
-    `ip -j addr show dev ${q(bridge)}; e_bridge=$?`,
+    checked("bridge", `ip -j addr show dev ${q(bridge)}`),
     mark("containers"),
-    `docker ps --format ${q(DOCKER_PS_FORMAT)}; e_containers=$?`,
+    checked("containers", `docker ps --format ${q(DOCKER_PS_FORMAT)}`),
     mark("proxies"),
-    "ps -eo pid,args | grep '[d]ocker-proxy'",
+    "ps -eo pid,args | grep '[d]ocker-proxy' | here",
     mark("dnat"),
-    `iptables -w 5 -t nat -S ${q(chain)}; e_dnat=$?`,
+    checked("dnat", `iptables -w 5 -t nat -S ${q(chain)}`),
+    `c_dnat=yes; if [ "$e_dnat" -ne 0 ]; then if s=$(iptables-save -t nat 2>/dev/null); then printf '%s\\n' "$s" | awk -v c=${q(`:${chain}`)} '$1 == c { f = 1 } END { exit !f }' || c_dnat=no; else c_dnat=unknown; fi; fi`,
     mark("dockerd"),
-    "ps -eo args | grep '[d]ockerd'",
+    "ps -eo pid,args | grep '[d]ockerd' | here | cut -d ' ' -f 2-",
     mark("daemon-json"),
     `grep -o '"userland-proxy"[^,}]*' /etc/docker/daemon.json 2>/dev/null`,
     mark("port-range"),
     "cat /proc/sys/net/ipv4/ip_local_port_range",
+    mark("errors"),
+    ...CHECKED.map((k) => `[ -z "$err_${k}" ] || printf '%s\\n' "$err_${k}" | head -n 3 | sed 's/^/${k}: /'`),
     mark("exits"),
-    'echo "bridge=$e_bridge containers=$e_containers dnat=$e_dnat"',
+    'echo "bridge=$e_bridge containers=$e_containers dnat=$e_dnat dnat-chain=$c_dnat"',
     "exit 0",
   ]);
 }
@@ -98,6 +126,8 @@ export interface ContainerReport {
   taskArn?: string;
   family?: string;
   ecsContainer?: string;
+  /** The task definition's revision (com.amazonaws.ecs.task-definition-version). */
+  revision?: string;
   ports: HostPortMapping[];
 }
 
@@ -118,21 +148,23 @@ export interface DockerHostReport {
 }
 
 /**
- * Read the script's output. `stderr` goes into the problem of a command that failed. The
- * consistency verdict covers every container; `family`, when given, only selects which
- * containers are listed in the report.
+ * Read the script's output. Each failed command's problem carries that command's own stderr
+ * (the `errors` section); `stderr`, the script's whole stderr, stands in for it only in the
+ * output of an older script without that section. The consistency verdict covers every
+ * container; `family`, when given, only selects which containers are listed in the report.
  */
 export function parseDockerHostCheck(stdout: string, o: DockerHostCheckOptions & { stderr?: string; family?: string } = {}): DockerHostReport {
   const { bridge, chain } = names(o);
   const s = splitSections(stdout);
-  const missing = DOCKER_HOST_SECTIONS.filter((n) => !(n in s));
+  const missing = REQUIRED_SECTIONS.filter((n) => !(n in s));
   if (missing.length) throw new Error(`the host check printed no ${missing.join(", ")} section${missing.length > 1 ? "s" : ""}: output was ${JSON.stringify(stdout.slice(0, 200))}`);
   const exits = Object.fromEntries((s.exits ?? "").split(/\s+/).map((kv) => kv.split("=")));
-  const failed = (key: string, what: string): string | undefined => {
+  const errors = errorsByCommand(s.errors, o.stderr);
+  const failed = (key: (typeof CHECKED)[number], what: string): string | undefined => {
     const code = exits[key];
     if (code === "0") return undefined;
-    const err = (o.stderr ?? "").trim();
-    return `\`${what}\` exited ${code ?? "?"}${err ? ` (stderr: ${err.split("\n").slice(0, 3).join(" / ").slice(0, 300)})` : ""}`;
+    const err = errors(key);
+    return `\`${what}\` exited ${code ?? "?"}${err ? ` (stderr: ${err})` : ""}`;
   };
 
   const problems: string[] = [];
@@ -145,7 +177,9 @@ export function parseDockerHostCheck(stdout: string, o: DockerHostCheckOptions &
   if (psFailed) problems.push(`cannot list containers: ${psFailed}`);
   const containers: DockerContainer[] = psFailed ? [] : parseDockerPs(s.containers);
   const dnatFailed = failed("dnat", `iptables -t nat -S ${chain}`);
-  if (dnatFailed) problems.push(`cannot read nat ${chain}: ${dnatFailed}`);
+  // iptables-nft says "incompatible" for a chain that is not there: say what it means instead.
+  if (dnatFailed && exits["dnat-chain"] === "no") problems.push(`nat has no ${chain} chain: dockerd makes it when it starts (unless it runs with --iptables=false)`);
+  else if (dnatFailed) problems.push(`cannot read nat ${chain}: ${dnatFailed}`);
   const dnat = dnatFailed ? [] : parseDnatRules(s.dnat);
   const proxies = parseDockerProxies(s.proxies);
   const userlandProxy = userlandProxyFrom(s.dockerd, s["daemon-json"]);
@@ -165,6 +199,24 @@ export function parseDockerHostCheck(stdout: string, o: DockerHostCheckOptions &
   if (bridgeAddress) report.bridgeAddress = bridgeAddress;
   if (ephemeralRange) report.ephemeralRange = ephemeralRange;
   return report;
+}
+
+/**
+ * The stderr of each checked command, from the `errors` section ("dnat: iptables v1.8.9 …"),
+ * joined into one line of at most 300 characters; without that section (an older script),
+ * the first three lines of the script's whole stderr.
+ */
+function errorsByCommand(section: string | undefined, stderr = ""): (key: string) => string {
+  if (section === undefined) {
+    const all = stderr.trim().split("\n").slice(0, 3).join(" / ").slice(0, 300);
+    return () => all;
+  }
+  const by = new Map<string, string[]>();
+  for (const line of section.split("\n")) {
+    const m = /^([a-z-]+): ?(.*)$/.exec(line);
+    if (m) by.set(m[1], [...(by.get(m[1]) ?? []), m[2].trim()]);
+  }
+  return (key) => (by.get(key) ?? []).join(" / ").slice(0, 300);
 }
 
 function containerReport(c: DockerContainer, range: [number, number] | undefined): ContainerReport {
@@ -188,5 +240,6 @@ function containerReport(c: DockerContainer, range: [number, number] | undefined
   if (c.taskArn) r.taskArn = c.taskArn;
   if (c.family) r.family = c.family;
   if (c.ecsContainer) r.ecsContainer = c.ecsContainer;
+  if (c.revision) r.revision = c.revision;
   return r;
 }

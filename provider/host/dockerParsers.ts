@@ -48,6 +48,8 @@ export interface DockerContainer {
   family?: string;
   /** com.amazonaws.ecs.container-name: the name in the task definition. */
   ecsContainer?: string;
+  /** com.amazonaws.ecs.task-definition-version: the task definition's revision ("3" of family:3). */
+  revision?: string;
 }
 
 /** A running docker-proxy: the userland proxy that listens on HOST_IP:HOST_PORT for a published port. */
@@ -109,21 +111,23 @@ export function parsePortsColumn(text: string): { published: DockerPublishedPort
 }
 
 /**
- * Parse `docker ps --format '{{.ID}}\t{{.Names}}\t{{.Ports}}'`, optionally followed by three
- * more tab-separated columns: the task ARN, task definition family and container name labels
- * of ECS (`{{.Label "com.amazonaws.ecs.task-arn"}}`…), empty for other containers.
+ * Parse `docker ps --format '{{.ID}}\t{{.Names}}\t{{.Ports}}'`, optionally followed by up to
+ * four more tab-separated columns: the task ARN, task definition family, container name and
+ * task definition version labels of ECS (`{{.Label "com.amazonaws.ecs.task-arn"}}`…), empty
+ * for other containers.
  */
 export function parseDockerPs(text: string): DockerContainer[] {
   const out: DockerContainer[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [id, name, ports = "", taskArn, family, ecsContainer] = line.split("\t");
+    const [id, name, ports = "", taskArn, family, ecsContainer, revision] = line.split("\t");
     if (!/^[0-9a-f]{12,64}$/.test(id ?? "") || !name) throw new Error(`cannot read the docker ps line ${JSON.stringify(line)}`);
     const { published, exposed } = parsePortsColumn(ports);
     const c: DockerContainer = { id, name, ports: published, exposed };
     if (taskArn) c.taskArn = taskArn;
     if (family) c.family = family;
     if (ecsContainer) c.ecsContainer = ecsContainer;
+    if (revision) c.revision = revision;
     out.push(c);
   }
   return out;

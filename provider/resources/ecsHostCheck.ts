@@ -25,6 +25,10 @@ import { connectionFailures, isUnknown, onHost } from "./contract";
  * verdict: every published port has its DNAT rule and, with the userland proxy on, its
  * docker-proxy, and nothing is left over.
  *
+ * With `family` and `expectedTasks`, the check also counts that family's tasks across the hosts
+ * (distinct `com.amazonaws.ecs.task-arn` labels): a container removed by hand (`docker rm -f`)
+ * leaves no rule or proxy behind on Docker, so no host looks inconsistent, but the count is short.
+ *
  * create runs the check and, with `requireConsistent`, fails naming every problem. `refresh`
  * re-runs it and records what it finds (changed ports, drift, an unreachable instance) without
  * failing; an inconsistent record makes the next `up` check again. Nothing is created on the
@@ -41,6 +45,11 @@ export interface EcsHostCheckArgs {
   connections?: pulumi.Input<pulumi.Input<HostConnectionInput>[]>;
   /** List only the containers of this task definition family (the verdict still covers every container). @default every container */
   family?: pulumi.Input<string>;
+  /**
+   * How many tasks of `family` must be running across the hosts (an EcsBridgeService's
+   * desiredCount); fewer or more is a problem. Needs `family`. @default not counted
+   */
+  expectedTasks?: pulumi.Input<number>;
   /** The bridge whose address is reported. @default "docker0" */
   bridge?: pulumi.Input<string>;
   /** The nat chain holding the DNAT rules. @default "DOCKER" */
@@ -58,6 +67,7 @@ export interface EcsHostCheckInputs {
   profile?: string;
   connections: HostConnection[];
   family?: string;
+  expectedTasks?: number;
   bridge: string;
   natChain: string;
   requireConsistent: boolean;
@@ -80,6 +90,7 @@ export interface EcsHostPort extends HostPortMapping {
   taskArn?: string;
   family?: string;
   ecsContainer?: string;
+  revision?: string;
 }
 
 export interface EcsHostCheckOutputs extends EcsHostCheckInputs {
@@ -87,7 +98,11 @@ export interface EcsHostCheckOutputs extends EcsHostCheckInputs {
   hosts: EcsHostReport[];
   /** Every published port of the listed containers, across hosts. */
   hostPorts: EcsHostPort[];
-  /** Every host checked and consistent. */
+  /** The task ARNs of the listed containers, across hosts, each once. */
+  taskArns: string[];
+  /** Problems of no single host: the task count against `expectedTasks`. */
+  problems: string[];
+  /** Every host checked and consistent, and the task count as expected. */
   consistent: boolean;
   /** "2 hosts, 3 containers, 4 published ports: consistent". */
   summary: string;
@@ -138,14 +153,19 @@ function outputsOf(i: EcsHostCheckInputs, reports: EcsHostReport[]): EcsHostChec
   for (const h of reports) {
     for (const c of h.containers) for (const p of c.ports) hostPorts.push(portRow(h.host, c, p));
   }
-  const consistent = reports.every((r) => r.consistent);
-  const containers = reports.reduce((n, r) => n + r.containers.length, 0);
-  const problems = reports.reduce((n, r) => n + r.problems.length, 0);
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  const taskArns = [...new Set(reports.flatMap((r) => r.containers.flatMap((c) => (c.taskArn ? [c.taskArn] : []))))];
+  const problems: string[] = [];
+  if (i.expectedTasks !== undefined && taskArns.length !== i.expectedTasks) {
+    problems.push(`family ${i.family}: ${plural(taskArns.length, "task")} running on the hosts, ${i.expectedTasks} expected`);
+  }
+  const consistent = reports.every((r) => r.consistent) && problems.length === 0;
+  const containers = reports.reduce((n, r) => n + r.containers.length, 0);
+  const count = reports.reduce((n, r) => n + r.problems.length, problems.length);
   const summary =
     `${plural(reports.length, "host")}, ${plural(containers, "container")}, ${plural(hostPorts.length, "published port")}: ` +
-    (consistent ? "consistent" : `${plural(problems, "problem")}`);
-  return { ...i, hosts: reports, hostPorts, consistent, summary };
+    (consistent ? "consistent" : `${plural(count, "problem")}`);
+  return { ...i, hosts: reports, hostPorts, taskArns, problems, consistent, summary };
 }
 
 function portRow(host: string, c: ContainerReport, p: HostPortMapping): EcsHostPort {
@@ -153,6 +173,7 @@ function portRow(host: string, c: ContainerReport, p: HostPortMapping): EcsHostP
   if (c.taskArn) row.taskArn = c.taskArn;
   if (c.family) row.family = c.family;
   if (c.ecsContainer) row.ecsContainer = c.ecsContainer;
+  if (c.revision) row.revision = c.revision;
   return row;
 }
 
@@ -161,19 +182,23 @@ async function verify(i: EcsHostCheckInputs): Promise<EcsHostCheckOutputs> {
   const { reports, failed } = await checkAll(i);
   const outs = outputsOf(i, reports);
   const bad = reports.filter((r) => !r.consistent);
-  if (failed.length || (i.requireConsistent && bad.length)) {
+  if (failed.length || (i.requireConsistent && !outs.consistent)) {
     throw new Error(
       `ECS host check: ${outs.summary}\n` +
-        bad.map((r) => `  ${r.host}:\n${r.problems.map((p) => `    - ${p}`).join("\n")}`).join("\n"),
+        [
+          ...bad.map((r) => `  ${r.host}:\n${r.problems.map((p) => `    - ${p}`).join("\n")}`),
+          ...(outs.problems.length ? [`  tasks:\n${outs.problems.map((p) => `    - ${p}`).join("\n")}`] : []),
+        ].join("\n"),
     );
   }
   for (const r of bad) console.error(`ECS host check on ${r.host}: ${r.problems.join("; ")}`);
+  if (outs.problems.length) console.error(`ECS host check: ${outs.problems.join("; ")}`);
   console.log(`ECS host check: ${outs.summary}`);
   return outs;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-const DIFFED = ["connections", "family", "bridge", "natChain", "requireConsistent", "trigger"] as const;
+const DIFFED = ["connections", "family", "expectedTasks", "bridge", "natChain", "requireConsistent", "trigger"] as const;
 
 export const ecsHostCheckProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
@@ -187,7 +212,7 @@ export const ecsHostCheckProvider: pulumi.dynamic.ResourceProvider = {
       natChain: news.natChain ?? "DOCKER",
       requireConsistent: news.requireConsistent ?? true,
     };
-    for (const k of ["instanceIds", "region", "profile", "family", "trigger"] as const) if (news[k] !== undefined) (inputs as unknown as Record<string, unknown>)[k] = news[k];
+    for (const k of ["instanceIds", "region", "profile", "family", "expectedTasks", "trigger"] as const) if (news[k] !== undefined) (inputs as unknown as Record<string, unknown>)[k] = news[k];
 
     if (news.instanceIds !== undefined && news.connections !== undefined) {
       fail("connections", "instanceIds and connections are both set: give SSM instance ids or full connections, not both");
@@ -237,6 +262,13 @@ export const ecsHostCheckProvider: pulumi.dynamic.ResourceProvider = {
     if (known(news.family) && (typeof news.family !== "string" || !/^[A-Za-z0-9_-]{1,255}$/.test(news.family))) {
       fail("family", `family ${JSON.stringify(news.family)} is invalid: a task definition family is ${FAMILY_RULE}`);
     }
+    if (known(news.expectedTasks)) {
+      if (typeof news.expectedTasks !== "number" || !Number.isInteger(news.expectedTasks) || news.expectedTasks < 0) {
+        fail("expectedTasks", `expectedTasks ${JSON.stringify(news.expectedTasks)} is invalid: expected a whole number of tasks, 0 or more`);
+      } else if (news.family === undefined) {
+        fail("expectedTasks", "expectedTasks counts the tasks of one task definition family: set family too");
+      }
+    }
     if (known(news.requireConsistent) && typeof news.requireConsistent !== "boolean") fail("requireConsistent", `requireConsistent ${JSON.stringify(news.requireConsistent)} is invalid: expected true or false`);
     if (known(news.trigger) && typeof news.trigger !== "string" && typeof news.trigger !== "number") fail("trigger", `trigger must be a string or a number, got ${JSON.stringify(news.trigger)}`);
     return { inputs, failures: problems };
@@ -263,6 +295,7 @@ export const ecsHostCheckProvider: pulumi.dynamic.ResourceProvider = {
     const { reports } = await checkAll(props);
     const outs = outputsOf(props, reports);
     for (const r of reports.filter((x) => !x.consistent)) console.error(`ECS host check drift on ${r.host}: ${r.problems.join("; ")}`);
+    if (outs.problems.length) console.error(`ECS host check drift: ${outs.problems.join("; ")}`);
     return { id, props: outs };
   },
 
@@ -279,6 +312,8 @@ export class EcsHostCheck extends pulumi.dynamic.Resource {
   declare readonly connections: pulumi.Output<HostConnection[]>;
   declare readonly hosts: pulumi.Output<EcsHostReport[]>;
   declare readonly hostPorts: pulumi.Output<EcsHostPort[]>;
+  declare readonly taskArns: pulumi.Output<string[]>;
+  declare readonly problems: pulumi.Output<string[]>;
   declare readonly consistent: pulumi.Output<boolean>;
   declare readonly summary: pulumi.Output<string>;
 
@@ -292,12 +327,15 @@ export class EcsHostCheck extends pulumi.dynamic.Resource {
         profile: args.profile,
         connections: args.connections,
         family: args.family,
+        expectedTasks: args.expectedTasks,
         bridge: args.bridge,
         natChain: args.natChain,
         requireConsistent: args.requireConsistent,
         trigger: args.trigger,
         hosts: undefined,
         hostPorts: undefined,
+        taskArns: undefined,
+        problems: undefined,
         consistent: undefined,
         summary: undefined,
       },

@@ -30,6 +30,8 @@ export const invoked: Invoked[] = [];
 export const AMI_ID = "ami-0123456789abcdef0";
 /** What an instance answers with (documentation addresses). */
 export const INSTANCE = { publicIp: "203.0.113.10", privateIp: "172.31.5.10", publicDns: "ec2-203-0-113-10.eu-west-1.compute.amazonaws.com" };
+/** What aws:ec2/getInstances answers: the container instances of any group. */
+export const INSTANCE_IDS = ["i-0a1b2c3d4e5f60718", "i-0f1e2d3c4b5a69788"];
 
 pulumi.runtime.setMocks(
   {
@@ -51,6 +53,9 @@ pulumi.runtime.setMocks(
           return { id: "vpc-default", cidrBlock: "172.31.0.0/16", default: true };
         case "aws:ec2/getSubnets:getSubnets":
           return { id: "eu-west-1", ids: ["subnet-default-a", "subnet-default-b"] };
+        case "aws:ec2/getInstances:getInstances":
+          // An auto scaling group's instances, in no particular order (as EC2 answers).
+          return { id: "eu-west-1", ids: [...INSTANCE_IDS].reverse(), ipAddresses: [], privateIps: [], publicIps: [], instanceTags: args.inputs.instanceTags ?? {} };
         default:
           throw new Error(`the mocks do not answer ${args.token}`);
       }

@@ -1,4 +1,4 @@
-import { AMI_ID, invoked, one, ofType, registered, settle, value } from "./awsMocks";
+import { AMI_ID, INSTANCE_IDS, invoked, one, ofType, registered, settle, value } from "./awsMocks";
 import * as pulumi from "@pulumi/pulumi";
 import { EcsBridgeService, EcsValidationError } from "../../provider/ecs";
 
@@ -112,6 +112,15 @@ describe("EcsBridgeService, new cluster, static host port", () => {
     // The service waits for the capacity provider to be attached to the cluster.
     expect(s.dependencies).toContain(one(T.clusterCapacityProviders, "stat").urn);
     expect(svc.url).toBeUndefined();
+    expect(s.inputs.waitForSteadyState).toBeUndefined();
+  });
+
+  it("exposes its container instances: the auto scaling group's, by its tag, sorted (EcsHostCheck's instanceIds)", async () => {
+    expect(await value(svc.instanceIds!)).toEqual(INSTANCE_IDS);
+    expect(invoked.filter((i) => i.token === "aws:ec2/getInstances:getInstances").map((i) => i.inputs)).toContainEqual({
+      instanceTags: { "aws:autoscaling:groupName": "stat-4f7a2c1" },
+      instanceStateNames: ["pending", "running"],
+    });
   });
 });
 
@@ -195,6 +204,13 @@ describe("EcsBridgeService, existing cluster", () => {
     const s = one(T.service, "ext-stat").inputs;
     expect(s).toMatchObject({ cluster: "staging", launchType: "EC2", placementConstraints: [{ type: "distinctInstance" }], desiredCount: 3, deploymentMinimumHealthyPercent: 66, deploymentMaximumPercent: 100 });
     expect(s.capacityProviderStrategies).toBeUndefined();
+  });
+
+  it("has no instances of its own to expose; waitForSteadyState reaches the service", async () => {
+    const svc = new EcsBridgeService("ext-wait", { ...net, cluster: "staging", containers: nginx(0), loadBalancer: false, waitForSteadyState: true });
+    await settle();
+    expect(svc.instanceIds).toBeUndefined();
+    expect(one(T.service, "ext-wait").inputs.waitForSteadyState).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { AMI_ID, invoked, one, ofType, registered, settle, value } from "./awsMocks";
+import { AMI_ID, INSTANCE_IDS, invoked, one, ofType, registered, settle, value } from "./awsMocks";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,6 +12,7 @@ const SERVICE = "aws:ecs/service:Service";
 const TASKDEF = "aws:ecs/taskDefinition:TaskDefinition";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const LISTENER = "aws:lb/listener:Listener";
+const HOST_CHECK = "pulumi-nodejs:dynamic/bridgelab:EcsHostCheck";
 
 /** Run the stack with these bridgelab:KEY values (and nothing else). */
 function stack(cfg: Record<string, string>): Record<string, pulumi.Output<unknown>> {
@@ -57,6 +58,18 @@ describe("stack ecs-bridge, variant static (seed 000's first exercise)", () => {
     expect(lt.imageId).toBe(AMI_ID);
     expect(Buffer.from(lt.userData, "base64").toString()).toContain("echo ECS_CLUSTER=demo-stat >> /etc/ecs/ecs.config");
     expect(await value(out.amiId)).toBe(AMI_ID);
+  });
+
+  it("verifies its own instances in the same program: EcsHostCheck over SSM after the service is stable, 2 tasks of its family", async () => {
+    const check = one(HOST_CHECK, "demo-stat");
+    expect(check.name).toBe("demo-stat-hosts");
+    expect(check.inputs).toMatchObject({ instanceIds: INSTANCE_IDS, family: "ecs-networking-demo-bridge-stat", expectedTasks: 2 });
+    expect(check.inputs.connections).toBeUndefined();
+    expect(check.dependencies).toContain(one(SERVICE, "demo-stat").urn);
+    expect(one(SERVICE, "demo-stat").inputs.waitForSteadyState).toBe(true);
+    expect(await value(out.instanceIds)).toEqual(INSTANCE_IDS);
+    expect(out.hostCheck).toBeDefined();
+    expect(out.hostPorts).toBeDefined();
   });
 });
 
@@ -124,7 +137,17 @@ describe("stack ecs-bridge, other sources and the lab switch", () => {
     await settle();
     expect(ofType("aws:ecs/cluster:Cluster", "inline")).toEqual([]);
     expect(one(SERVICE, "inline").inputs).toMatchObject({ cluster: "staging", launchType: "EC2", desiredCount: 1 });
+    // An existing cluster's instances are not known: no host check unless they are given.
+    expect(ofType(HOST_CHECK, "inline")).toEqual([]);
+    expect(one(SERVICE, "inline").inputs.waitForSteadyState).toBeUndefined();
     expect(containerDefinitions("inline")[0].portMappings).toEqual([{ containerPort: 80, hostPort: 0, protocol: "tcp" }]);
+  });
+
+  it("checks an existing cluster's instances when bridgelab:instanceIds lists them", async () => {
+    stack({ variant: "static", name: "ext-check", cluster: "staging", instanceCount: "2", instanceIds: '["i-0123456789abcdef0","i-0fedcba9876543210"]', vpcId: "vpc-1", subnetIds: '["subnet-a"]' });
+    await settle();
+    expect(one(HOST_CHECK, "ext-check").inputs).toMatchObject({ instanceIds: ["i-0123456789abcdef0", "i-0fedcba9876543210"], family: "ecs-networking-demo-bridge-stat", expectedTasks: 2 });
+    expect(one(SERVICE, "ext-check").inputs.waitForSteadyState).toBe(true);
   });
 
   it.each([
@@ -138,6 +161,8 @@ describe("stack ecs-bridge, other sources and the lab switch", () => {
     [{ taskDefinition: '{"family":"f","networkMode":"awsvpc","containerDefinitions":[{"name":"n","image":"x"}]}' }, 'networkMode "awsvpc" must be "bridge"'],
     [{ cluster: "staging", desiredCount: "2" }, "EcsBridgeService [bad-9] desiredCount 2 needs instanceCount with an existing cluster"],
     [{ variant: "dynamic", cluster: "staging" }, "EcsBridgeService [bad-10] loadBalancer needs instanceSecurityGroupId with an existing cluster"],
+    [{ cluster: "staging", hostCheck: "true" }, "bridgelab:hostCheck with an existing cluster (bridgelab:cluster) needs bridgelab:instanceIds"],
+    [{ instanceIds: '["i-0123456789abcdef0"]' }, "bridgelab:instanceIds is for an existing cluster (bridgelab:cluster)"],
   ])("refuses %j", (cfg, message) => {
     const n = ++refused;
     const before = registered.length;

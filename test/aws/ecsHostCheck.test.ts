@@ -141,6 +141,18 @@ describe("EcsHostCheck over SSM (mocked)", () => {
     expect(await provider.diff!(id, again.outs, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
+  it("expectedTasks: a family's tasks counted across instances (distinct task ARNs); a count that differs fails create", async () => {
+    const inputs = await checked({ instanceIds: [A, B], family: "web-bridge", expectedTasks: 2 });
+    const { outs } = await infoOnly(() => provider.create(inputs));
+    const o = outs as EcsHostCheckOutputs;
+    expect([o.consistent, o.problems, o.taskArns]).toEqual([true, [], [ARN + "a1b2c3d4e5f60718293a4b5c6d7e8f90", ARN + "0f9e8d7c6b5a49382716a5b4c3d2e1f0"]]);
+    await expect(provider.create(await checked({ instanceIds: [A, B], family: "web-bridge", expectedTasks: 3 }))).rejects.toThrow(
+      "ECS host check: 2 hosts, 2 containers, 2 published ports: 1 problem\n  tasks:\n    - family web-bridge: 2 tasks running on the hosts, 3 expected",
+    );
+    const d = await provider.diff!("id", o, await checked({ instanceIds: [A, B], family: "web-bridge", expectedTasks: 3 }));
+    expect(d.changes).toBe(true);
+  });
+
   it("requireConsistent: false reports problems without failing", async () => {
     hosts[A] = "docker28-drift";
     const inputs = await checked({ instanceIds: [A], requireConsistent: false });
@@ -210,6 +222,8 @@ describe("EcsHostCheck check", () => {
       'requireConsistent: requireConsistent "yes" is invalid: expected true or false',
       "trigger: trigger must be a string or a number, got {}",
     ]);
+    expect(await reasons({ instanceIds: [A], expectedTasks: 2 })).toEqual(["expectedTasks: expectedTasks counts the tasks of one task definition family: set family too"]);
+    expect(await reasons({ instanceIds: [A], family: "web", expectedTasks: 1.5 })).toEqual(["expectedTasks: expectedTasks 1.5 is invalid: expected a whole number of tasks, 0 or more"]);
   });
 
   it("defaults, and unknown instance ids at preview pass through", async () => {

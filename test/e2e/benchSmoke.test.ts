@@ -2,9 +2,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { dockerMissing } from "../../provider/sandbox/sandboxDocker";
 
 // `npm run bench` end to end at a toy size, so the benchmark cannot rot between the runs that
-// matter: bench/lab through the engine over SSH, the floor and the naive baseline, the table,
+// matter: bench/lab through the engine over SSH, the floor, the naive baseline and real Docker
+// (about 10 s more at N = 2, mostly starting and stopping dockerd: cheap enough to keep the
+// column from rotting; skipped, saying why, without Docker), the table,
 // the JSON and the chart; then bench/fixedCost.ts at N = 2, one round (before — a worktree of
 // df41cd1 when the history has it —, after, the empty programs). Counts are asserted (they are
 // properties of bridgelab and the engine, not of the machine); times only exist.
@@ -39,6 +42,18 @@ describe("npm run bench at N = 2", () => {
       expect(b.upCalls).toBeLessThanOrEqual(b.resources + 1);
       expect(rows[0].naive.upCommands).toBeGreaterThan(b.upCalls);
       expect(fs.readFileSync(path.join(out, "latest.svg"), "utf8")).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+      // Docker side by side: the column and its ratios, or the reason it was skipped.
+      const why = dockerMissing();
+      if (why) {
+        expect(rows[0].docker).toEqual({ skipped: why });
+        expect(r.stdout).toContain(`Docker: skipped (${why}).`);
+      } else {
+        expect(rows[0].docker).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+/), storageDriver: "vfs", parallel: 8, runs: 1 });
+        for (const k of ["upSerialMs", "upParallelMs", "downMs"]) expect(rows[0].docker[k]).toBeGreaterThan(0);
+        expect(rows[0].samples.dockerDown).toHaveLength(2);
+        expect(Object.keys(rows[0].ratios)).toEqual(expect.arrayContaining(["dockerSerialVsUp", "dockerParallelVsUp", "dockerVsDown"]));
+        expect(r.stdout).toMatch(/^\| 2 \| [\d.]+ s \| [\d.]+ s \| [\d.]+ s \| [\d.]+× \/ [\d.]+× \|/m);
+      }
 
       // Fixed cost: every variant measured once per operation; an up with skipPreview runs the
       // program once; program start is known for every variant (their first declaration arrived).

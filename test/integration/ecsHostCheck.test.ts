@@ -28,10 +28,13 @@ describe("EcsHostCheck on a sandbox host", () => {
     expect(h.bridgeAddress).toBeUndefined();
     expect(h.ephemeralRange).toEqual((await host.sh("cat /proc/sys/net/ipv4/ip_local_port_range")).trim().split(/\s+/).map(Number));
     expect(h.problems).toEqual([
-      expect.stringMatching(/^no bridge docker0: `ip -j addr show dev docker0` exited 1 \(stderr: .*docker0/),
+      // Each with its own command's stderr, not the whole script's.
+      'no bridge docker0: `ip -j addr show dev docker0` exited 1 (stderr: Device "docker0" does not exist.)',
       expect.stringMatching(/^cannot list containers: `docker ps` exited [1-9]\d*/),
-      expect.stringMatching(/^cannot read nat DOCKER: `iptables -t nat -S DOCKER` exited 1/),
+      // iptables-nft says "incompatible" for the missing chain; the check says what it means.
+      "nat has no DOCKER chain: dockerd makes it when it starts (unless it runs with --iptables=false)",
     ]);
+    expect(h.problems[1]).not.toMatch(/docker0|iptables/);
     await expect(provider.create(await check(true))).rejects.toThrow(/^ECS host check: 1 host, 0 containers, 0 published ports: 3 problems\n/);
   });
 

@@ -11,7 +11,8 @@ import {
 import { DOCKER_HOST_SECTIONS, DOCKER_PS_FORMAT, dockerHostCheckScript, parseDockerHostCheck } from "../../provider/host/dockerHostScripts";
 import { splitSections } from "../../provider/host/sections";
 
-// Outputs in the Docker 25 and Docker 28 formats (see test/fixtures/docker/README.md).
+// Outputs of Docker 20.10 (captured from the real engine in a sandbox host) and in the Docker 25
+// and 28 formats (see test/fixtures/docker/README.md).
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", "docker", `${name}.txt`), "utf8");
 const section = (name: string, s: string) => splitSections(fixture(name))[s];
 const ARN = "arn:aws:ecs:us-east-1:123456789012:task/staging/";
@@ -203,13 +204,15 @@ describe("the host check script and its report", () => {
     expect(s.match(/^echo '@@bridgelab ([a-z-]+)'$/gm)!.map((l) => l.slice(18, -1))).toEqual([...DOCKER_HOST_SECTIONS]);
     expect(s).toContain(`docker ps --format '${DOCKER_PS_FORMAT}'`);
     expect(DOCKER_PS_FORMAT).toBe(
-      '{{.ID}}\\t{{.Names}}\\t{{.Ports}}\\t{{.Label "com.amazonaws.ecs.task-arn"}}\\t{{.Label "com.amazonaws.ecs.task-definition-family"}}\\t{{.Label "com.amazonaws.ecs.container-name"}}',
+      '{{.ID}}\\t{{.Names}}\\t{{.Ports}}\\t{{.Label "com.amazonaws.ecs.task-arn"}}\\t{{.Label "com.amazonaws.ecs.task-definition-family"}}\\t{{.Label "com.amazonaws.ecs.container-name"}}\\t{{.Label "com.amazonaws.ecs.task-definition-version"}}',
     );
-    expect(s).toContain("ip -j addr show dev docker0; e_bridge=$?");
-    expect(s).toContain("ps -eo pid,args | grep '[d]ocker-proxy'");
-    expect(s).toContain("iptables -w 5 -t nat -S DOCKER; e_dnat=$?");
+    expect(s).toContain("err_bridge=$(ip -j addr show dev docker0 2>&1 >&3); e_bridge=$?");
+    expect(s).toContain("ps -eo pid,args | grep '[d]ocker-proxy' | here");
+    expect(s).toContain("err_dnat=$(iptables -w 5 -t nat -S DOCKER 2>&1 >&3); e_dnat=$?");
     expect(s).not.toMatch(/iptables .*-[ADIF] /);
-    for (const name of ["docker25-ecs", "docker28-ecs", "no-docker"]) expect(Object.keys(splitSections(fixture(name)))).toEqual([...DOCKER_HOST_SECTIONS]);
+    for (const name of ["docker20-ecs", "docker20-drift", "docker20-not-running", "docker25-ecs", "docker28-ecs", "no-docker"]) {
+      expect(Object.keys(splitSections(fixture(name)))).toEqual([...DOCKER_HOST_SECTIONS]);
+    }
     expect(dockerHostCheckScript({ bridge: "br0", natChain: "BRIDGELAB-DNAT" })).toContain("iptables -w 5 -t nat -S BRIDGELAB-DNAT");
     expect(() => dockerHostCheckScript({ bridge: "br0; reboot" })).toThrow(/bad bridge name/);
   });
@@ -241,19 +244,107 @@ describe("the host check script and its report", () => {
     expect(drift.problems).toHaveLength(4);
   });
 
-  it("a host without Docker: each failed read is a problem, with the stderr", () => {
-    const stderr = 'Device "docker0" does not exist.\nsh: 1: docker: not found\niptables: No chain/target/match by that name.\n';
-    const r = parseDockerHostCheck(fixture("no-docker"), { stderr });
+  it("a host without Docker: each failed read is a problem, with its own command's stderr", () => {
+    const r = parseDockerHostCheck(fixture("no-docker"), { stderr: "ignored: the errors section says which command said what" });
     expect(r).toMatchObject({ containers: [], proxies: [], dnat: [], consistent: false });
     expect(r.bridgeAddress).toBeUndefined();
     expect(r.problems).toEqual([
-      `no bridge docker0: \`ip -j addr show dev docker0\` exited 1 (stderr: Device "docker0" does not exist. / sh: 1: docker: not found / iptables: No chain/target/match by that name.)`,
-      "cannot list containers: `docker ps` exited 127 (stderr: Device \"docker0\" does not exist. / sh: 1: docker: not found / iptables: No chain/target/match by that name.)",
-      "cannot read nat DOCKER: `iptables -t nat -S DOCKER` exited 1 (stderr: Device \"docker0\" does not exist. / sh: 1: docker: not found / iptables: No chain/target/match by that name.)",
+      'no bridge docker0: `ip -j addr show dev docker0` exited 1 (stderr: Device "docker0" does not exist.)',
+      "cannot list containers: `docker ps` exited 127 (stderr: sh: 1: docker: not found)",
+      "nat has no DOCKER chain: dockerd makes it when it starts (unless it runs with --iptables=false)",
+    ]);
+  });
+
+  it("Docker 20.10 installed, no daemon (captured): iptables-nft's \"incompatible\" for the missing chain is said as what it means", () => {
+    const r = parseDockerHostCheck(fixture("docker20-not-running"));
+    expect(r.problems).toEqual([
+      'no bridge docker0: `ip -j addr show dev docker0` exited 1 (stderr: Device "docker0" does not exist.)',
+      "cannot list containers: `docker ps` exited 1 (stderr: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)",
+      "nat has no DOCKER chain: dockerd makes it when it starts (unless it runs with --iptables=false)",
+    ]);
+    expect(r.problems.join("\n")).not.toMatch(/incompatible/);
+  });
+
+  it("a failed read of a chain that exists keeps iptables' own message", () => {
+    const out = fixture("docker20-not-running").replace("dnat-chain=no", "dnat-chain=yes");
+    expect(parseDockerHostCheck(out).problems[2]).toBe(
+      "cannot read nat DOCKER: `iptables -t nat -S DOCKER` exited 1 (stderr: iptables v1.8.9 (nf_tables): chain `DOCKER' in table `nat' is incompatible, use 'nft' tool.)",
+    );
+  });
+
+  it("an older script's output (no errors section): the script's stderr stands in, as before", () => {
+    const old = fixture("no-docker").replace(/@@bridgelab errors\n(.*\n)*?(?=@@bridgelab exits)/, "").replace(" dnat-chain=no", "");
+    expect(Object.keys(splitSections(old))).not.toContain("errors");
+    const r = parseDockerHostCheck(old, { stderr: "sh: 1: docker: not found\n" });
+    expect(r.problems).toEqual([
+      "no bridge docker0: `ip -j addr show dev docker0` exited 1 (stderr: sh: 1: docker: not found)",
+      "cannot list containers: `docker ps` exited 127 (stderr: sh: 1: docker: not found)",
+      "cannot read nat DOCKER: `iptables -t nat -S DOCKER` exited 1 (stderr: sh: 1: docker: not found)",
     ]);
   });
 
   it("output that is not the script's is an error naming the missing sections", () => {
     expect(() => parseDockerHostCheck("hello\n")).toThrow(/^the host check printed no bridge, containers, proxies, dnat, dockerd, daemon-json, port-range, exits sections/);
+  });
+});
+
+describe("Docker 20.10, captured from the real engine (docker.io 20.10.24 in a sandbox host)", () => {
+  it("docker ps: IPv6 host addresses bare (:::PORT), ranges, the four ECS labels; the agent on the host network has neither", () => {
+    const ps = parseDockerPs(section("docker20-ecs", "containers"));
+    expect(ps.map((c) => [c.name, c.family, c.ecsContainer, c.revision])).toEqual([
+      ["ecs-agent", undefined, undefined, undefined],
+      ["ecs-web-bridge-3-web-bridge-d2f4a6c8e0b1d3f5a702", "web-bridge", "web-bridge", "3"],
+      ["ecs-web-bridge-3-web-bridge-b6d1e0f2a4c8e9f7d301", "web-bridge", "web-bridge", "3"],
+      ["ecs-web-static-2-nginx-8e0c2a4f6b1d3e5a7c01", "web-static", "nginx", "2"],
+    ]);
+    expect(ps[1].ports).toEqual([
+      { hostIp: "0.0.0.0", hostPort: 32769, containerPort: 80, protocol: "tcp" },
+      { hostIp: "::", hostPort: 32769, containerPort: 80, protocol: "tcp" },
+    ]);
+    expect(ps[3].ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`)).toEqual([
+      "0.0.0.0:9000->9000/udp",
+      "0.0.0.0:9001->9001/udp",
+      ":::9000->9000/udp",
+      ":::9001->9001/udp",
+      "0.0.0.0:8080->80/tcp",
+      ":::8080->80/tcp",
+    ]);
+    expect(ps[3].exposed).toEqual([{ containerPort: 443, protocol: "tcp" }]);
+  });
+
+  it("docker-proxy at /usr/sbin, one per port and address family; a killed one left defunct is not a proxy", () => {
+    const proxies = parseDockerProxies(section("docker20-ecs", "proxies"));
+    expect(proxies).toHaveLength(10);
+    expect(proxies.filter((p) => p.hostPort === 8080)).toEqual([
+      { pid: 7885, protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80 },
+      { pid: 7890, protocol: "tcp", hostIp: "::", hostPort: 8080, containerIp: "172.17.0.2", containerPort: 80 },
+    ]);
+    expect(section("docker20-drift", "proxies")).toContain("7885 [docker-proxy] <defunct>");
+    expect(parseDockerProxies(section("docker20-drift", "proxies")).map((p) => p.pid)).not.toContain(7885);
+  });
+
+  it("the report: docker0, static and dynamic host ports per task with the revision, consistent", () => {
+    const r = parseDockerHostCheck(fixture("docker20-ecs"), { family: "web-bridge" });
+    expect(r).toMatchObject({ bridgeAddress: "172.17.0.1/16", ephemeralRange: [32768, 60999], userlandProxy: true, problems: [], consistent: true });
+    expect(r.containers.map((c) => [c.id, c.revision, c.ports])).toEqual([
+      ["73ebeeeefd77", "3", [{ protocol: "tcp", containerPort: 80, hostPort: 32769, hostIps: ["0.0.0.0", "::"], ephemeral: true }]],
+      ["8a7fb7313cda", "3", [{ protocol: "tcp", containerPort: 80, hostPort: 32768, hostIps: ["0.0.0.0", "::"], ephemeral: true }]],
+    ]);
+    expect(r.dnat).toHaveLength(5);
+    const stat = parseDockerHostCheck(fixture("docker20-ecs"), { family: "web-static" }).containers[0];
+    expect(stat.ports.map((p) => [p.hostPort, p.protocol, p.ephemeral])).toEqual([
+      [9000, "udp", false],
+      [9001, "udp", false],
+      [8080, "tcp", false],
+    ]);
+  });
+
+  it("drift by hand: a killed docker-proxy and a deleted DNAT rule are named; a container removed with docker rm -f leaves nothing to name", () => {
+    const r = parseDockerHostCheck(fixture("docker20-drift"));
+    expect(r.problems).toEqual([
+      "container ecs-web-bridge-3-web-bridge-b6d1e0f2a4c8e9f7d301 (8a7fb7313cda) publishes 0.0.0.0:32768->80/tcp but nat DOCKER has no DNAT rule for it",
+      "container ecs-web-static-2-nginx-8e0c2a4f6b1d3e5a7c01 (2068a6c8f60f) publishes 0.0.0.0:8080->80/tcp but no docker-proxy listens there (the userland proxy is on)",
+    ]);
+    expect(r.containers.map((c) => c.taskArn).filter(Boolean)).toHaveLength(2); // one task fewer than docker20-ecs
   });
 });
