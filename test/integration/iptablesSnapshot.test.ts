@@ -15,10 +15,23 @@ describe("iptables snapshot lookups and one-restore edits, on a real kernel", ()
   const mapping = { name: "web", protocol: "tcp" as const, hostIp: "198.51.100.2", hostPort: 8080, address: "172.18.0.10", port: 5000, bridge: "br0", subnet: "172.18.0.0/16" };
   const rules = publishRules(mapping);
 
-  /** Run SCRIPT with `sh -x`: its stdout, and the iptables commands it ran (the trace's `+ iptables` lines). */
+  /**
+   * Run SCRIPT with an `iptables` first on PATH that counts its runs, then runs the real one: its
+   * stdout, and how many `iptables` processes it started (iptables-save and -restore are other
+   * names, not counted). Counted by appending a line per run (O_APPEND), not from `sh -x`: the
+   * trace of a pipeline's two sides is written by two processes at once, and their lines mix.
+   */
   const traced = async (text: string) => {
     // The sandbox host's /run is its own: scratch there, not in the machine's shared /tmp.
-    const out = await host.sh(`sh -x -c ${shQuote(text)} 2>/run/snap-trace; echo '@@trace'; grep -c '^+ iptables ' /run/snap-trace || true; rm -f /run/snap-trace`);
+    const out = await host.sh(
+      [
+        "mkdir -p /run/snap-bin",
+        `printf '#!/bin/sh\\necho run >>/run/snap-count\\nexec %s "$@"\\n' "$(command -v iptables)" >/run/snap-bin/iptables`,
+        "chmod +x /run/snap-bin/iptables; : >/run/snap-count",
+        `PATH=/run/snap-bin:$PATH sh -c ${shQuote(text)}`,
+        "echo '@@trace'; wc -l </run/snap-count; rm -rf /run/snap-bin /run/snap-count",
+      ].join("\n"),
+    );
     const [stdout, count] = out.split("@@trace\n");
     return { stdout, iptablesRuns: Number(count.trim()) };
   };
