@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { EngineSummary, runEngine } from "../../engine/engine";
-import { HostSnapshot, hostSnapshot } from "../support/hostSnapshot";
+import { HostSnapshot, hostSnapshot, meaningfulIptables } from "../support/hostSnapshot";
 import { argvOf, live, processes } from "../support/procTable";
 import { makeSandbox } from "../support/sandboxFixture";
 import { SshdHost, startSshd } from "../support/sshd";
@@ -62,10 +62,9 @@ const ok = (s: EngineSummary) => {
  * lists once they were used (empty, built-in chains only) and bridgelab's empty directories.
  */
 function kept(h: HostSnapshot): HostSnapshot {
-  const builtin = /^:(PREROUTING|INPUT|OUTPUT|FORWARD|POSTROUTING) /;
   return {
     ...h,
-    iptables: h.iptables.filter((l) => l.startsWith("-A ") || (l.startsWith(":") && !builtin.test(l))),
+    iptables: meaningfulIptables(h.iptables),
     files: h.files.filter((f) => !["/run/bridgelab", "/run/bridgelab/owners", "/run/bridgelab/proc"].includes(f)),
   };
 }

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runEngine, EngineSummary } from "../../engine/engine";
-import { HostSnapshot, hostSnapshot } from "../support/hostSnapshot";
+import { ownerOf } from "../../provider/host/owner";
+import { HostSnapshot, hostSnapshot, meaningfulIptables } from "../support/hostSnapshot";
 import { makeSandbox } from "../support/sandboxFixture";
 
 // Issue 12, point 7: several stacks of one program side by side on one sandbox host, with the same
@@ -56,9 +56,8 @@ function ok(s: EngineSummary): EngineSummary {
 }
 const dynamicOps = (s: EngineSummary) => s.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => `${r.name}:${r.op}`).sort();
 
-/** The owner id bridgelab tags a resource's objects with (provider/host/owner.ts). */
-const ownerId = (stack: string, kind: string, name: string) =>
-  createHash("sha256").update(`urn:pulumi:${stack}::${PROJECT}::pulumi-nodejs:dynamic/bridgelab:${kind}::${name}`).digest("hex").slice(0, 8);
+/** The owner id bridgelab tags a resource's objects with. */
+const ownerId = (stack: string, kind: string, name: string) => ownerOf(`urn:pulumi:${stack}::${PROJECT}::pulumi-nodejs:dynamic/bridgelab:${kind}::${name}`)!.id;
 
 /** One line per fact of the host; the kernel's own numbers are left out by hostSnapshot. */
 function lines(s: HostSnapshot): string[] {
@@ -115,9 +114,6 @@ async function expectHostHolds(stacks: string[], extra: string[] = []): Promise<
   const want = [...owned(lines(empty)), ...stacks.flatMap((s) => own[s]), ...extra].sort();
   expect(now).toEqual(want);
 }
-
-/** iptables-save without the empty built-in tables iptables-nft leaves once a table was used. */
-const rulesAndChains = (s: HostSnapshot) => s.iptables.filter((l) => !/^(\*\w+|COMMIT|:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ACCEPT\s*)$/.test(l));
 
 /** alpha's bridge as the host shows it: the link, its address, its routes, its owner's record. */
 function bridgeLinesOfAlpha(): string[] {
@@ -188,7 +184,7 @@ describe("three stacks of one program on one host, same resource names (issue 12
     await expectHostHolds([]);
     // Nothing is left, shared plumbing included: the host is as it was before the first up.
     const end = await snap();
-    expect(rulesAndChains(end)).toEqual(rulesAndChains(empty));
+    expect(meaningfulIptables(end.iptables)).toEqual(meaningfulIptables(empty.iptables));
     expect(end.sysctls).toEqual(empty.sysctls);
     expect(end.netns).toEqual([]);
     expect(end.files.filter((f) => /^\/run\/bridgelab\/(owners|proc|ports)\/./.test(f))).toEqual([]);
@@ -206,7 +202,7 @@ describe("three stacks of one program on one host, same resource names (issue 12
     ok(await engine(alpha, "destroy"));
     await expectHostHolds([]);
     const end = await snap();
-    expect(rulesAndChains(end)).toEqual(rulesAndChains(empty));
+    expect(meaningfulIptables(end.iptables)).toEqual(meaningfulIptables(empty.iptables));
     expect(end.sysctls).toEqual(empty.sysctls);
   });
 });

@@ -3,6 +3,7 @@ import { sandboxPaths } from "../../provider/sandbox/sandboxLayout";
 import type { makeSandbox } from "../support/sandboxFixture";
 import { sshdPidsUsing, waitFor } from "../support/sshd";
 import { cmdline, live, nsOf, processes } from "../support/procTable";
+import { meaningfulIptables } from "../support/hostSnapshot";
 
 /**
  * What the soak tests (issue 7) compare after every up / update / destroy cycle: a sandbox
@@ -45,7 +46,6 @@ export async function hostSnapshot(box: Box): Promise<HostSnapshot> {
     ].join("\n"),
   );
   const part = (name: string) => lines(raw.split(`### ${name}\n`)[1]?.split("### ")[0] ?? "");
-  const builtin = /^:(PREROUTING|INPUT|OUTPUT|FORWARD|POSTROUTING) /;
   return {
     netns: part("netns").map((l) => l.split(" ")[0]),
     links: links
@@ -54,8 +54,7 @@ export async function hostSnapshot(box: Box): Promise<HostSnapshot> {
     // IPv6 link-local addresses come and go with the kernel's DAD on the uplink, not with bridgelab.
     addresses: part("addr").filter((l) => !l.includes("fe80:")).sort(),
     routes: part("route").filter((l) => !l.includes("fe80:")).sort(),
-    rules: part("rules")
-      .filter((l) => l.startsWith("-A ") || (l.startsWith(":") && !builtin.test(l)))
+    rules: meaningfulIptables(part("rules"))
       .sort(),
     forwarding: part("forwarding").join(""),
     run: part("run").filter((f) => !RUN_BY_DESIGN.includes(f)),

@@ -3,6 +3,7 @@ import { dockerArgv } from "../../provider/sandbox/sandboxDockerScripts";
 import { shJoin } from "../../provider/host/quote";
 import { SandboxTransport } from "../../provider/transport/sandbox";
 import type { ExecResult } from "../../provider/transport/types";
+import { meaningfulIptables } from "./hostSnapshot";
 import { makeSandbox } from "./sandboxFixture";
 
 /**
@@ -87,8 +88,7 @@ export async function dockerHostState(box: Pick<DockerBox, "sh">): Promise<Recor
     if (line.startsWith("@")) s[(key = line.slice(1))] = [];
     else if (key && line) s[key].push(line);
   }
-  const builtin = /^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ACCEPT$/;
-  s.iptables = s.iptables.filter((l) => !/^\*|^COMMIT$/.test(l) && !builtin.test(l));
+  s.iptables = meaningfulIptables(s.iptables);
   const strip = (json: string, keys: string[]) => JSON.stringify(JSON.parse(json || "[]"), (k, v) => (keys.includes(k) ? undefined : v));
   // Counters and the kernel's bookkeeping of a link differ between two reads; what a link is does not.
   s.links = [strip(s.links[0], ["stats", "stats64", "txqlen", "operstate", "linkmode", "group", "link_index"])];

@@ -107,3 +107,13 @@ export async function hostSnapshot(sh: (script: string) => Promise<string>, mark
     processes: marker.length ? countProcesses(marker) : 0,
   };
 }
+
+/**
+ * The iptables-save lines that say something: rules, chains (bridgelab's, Docker's), and a built-in
+ * chain's policy unless it is ACCEPT. Left out: table headers, COMMIT, comments, and the built-in
+ * chains with ACCEPT that iptables-nft lists for a table once it was used, even empty again (a
+ * trace any iptables user leaves, which iptables-nft cannot remove).
+ */
+export function meaningfulIptables(lines: readonly string[]): string[] {
+  return lines.map((l) => l.trim()).filter((l) => l.startsWith("-A ") || (l.startsWith(":") && !/^:(PREROUTING|INPUT|OUTPUT|FORWARD|POSTROUTING) ACCEPT\b/.test(l)));
+}
